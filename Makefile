@@ -1,0 +1,36 @@
+# Two entry points (see README): `make run` and `make test`. Both build the
+# virtualenv in .venv from nothing when it is missing or pyproject.toml changed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+# The real annotation files, when the team's shared folder sits beside the checkout.
+RLX_DATASETS_META ?= $(wildcard $(abspath ../shared/datasets-meta))
+export RLX_DATASETS_META
+
+.PHONY: setup run test test-fast bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	@echo "installing rlx and its pinned dependencies into $(VENV) (log: $(VENV)/pip.log)"
+	$(VENV)/bin/pip install -e '.[dev]' > $(VENV)/pip.log 2>&1 || { grep -v "is ignored" $(VENV)/pip.log | tail -40; exit 1; }
+	$(PY) -c "import rlx, torch, torchvision, ray, mlflow, decord, av, cv2, timm"
+	touch $@
+
+setup: $(VENV)/.installed
+
+# The main job on the embedded default.
+run: setup
+	$(PY) -m rlx.models
+
+# The whole suite, slow end-to-end tests included (what CI runs).
+test: setup
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
+
+bench: setup
+	$(PY) -m rlx.bench all
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,176 @@
+"""Typed run configuration and its flat, dotted-key form.
+
+Search spaces, `--set key=value` overrides and MLflow params all speak the
+flat form (`model.dropout: 0.8`). It is converted into these frozen
+dataclasses exactly once, at a boundary (CLI, Ray worker), and from there the
+typed sections are passed down as explicit arguments. Allowed values are
+declared with `Literal` annotations on the fields, so the set of valid values
+and the error message come from one place.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
+
+Arch = Literal["two_branch", "local", "nonlocal", "tsn"]
+Backbone = Literal["resnetv2_101", "resnetv2_50", "resnetv2_34", "resnetv2_small", "resnet101", "resnet50"]
+InsertAfter = Literal["conv5_1", "conv5_2", "conv5_3"]
+Pairwise = Literal["embedded_gaussian", "gaussian", "dot_product"]
+BNMode = Literal["batch", "frozen", "moving"]
+Modality = Literal["rgb", "flow"]
+Dataset = Literal["synthetic", "ucf101", "hmdb51", "charades"]
+
+
+class ConfigError(ValueError):
+    """A bad key or value in a flat config; the message names the key."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything `rlx.models.build_model` reads (and nothing else reads)."""
+
+    arch: Arch = "two_branch"
+    backbone: Backbone = "resnetv2_101"
+    pretrained: str = ""  # local file path; empty = random init. Never downloaded.
+    insert_after: InsertAfter = "conv5_2"
+    pairwise: Pairwise = "embedded_gaussian"
+    # The paper does not scale θᵀφ by 1/√d; recorded so every run says which it used.
+    scale_attention: bool = False
+    # Width d of θ/φ in the R-LSTM non-local ops; 0 means hidden = C/2 (the paper's).
+    inter_channels: int = 0
+    dropout: float = 0.8
+    bn_mode: BNMode = "moving"
+    bn_momentum: float = 0.001
+
+    def __post_init__(self) -> None:
+        check(0.0 <= self.dropout < 1.0, "model.dropout", self.dropout, "must be in [0, 1)")
+        check(0.0 <= self.bn_momentum <= 1.0, "model.bn_momentum", self.bn_momentum, "must be in [0, 1]")
+        check(self.inter_channels >= 0, "model.inter_channels", self.inter_channels, "must be >= 0")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: Dataset = "synthetic"
+    split: Literal[1, 2, 3] = 1
+    modality: Modality = "rgb"
+    num_segments: int = 8
+    new_length: int = 1
+    input_size: int = 224
+    root: str = ""  # dataset root; empty = the generated synthetic benchmark cache
+
+    def __post_init__(self) -> None:
+        check(self.num_segments >= 1, "data.num_segments", self.num_segments, "must be >= 1")
+        check(self.new_length >= 1, "data.new_length", self.new_length, "must be >= 1")
+        check(self.input_size >= 32, "data.input_size", self.input_size, "must be >= 32")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    lr: float = 5e-4
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    epochs: int = 50
+    milestones: tuple[int, ...] = (35, 45)
+    batch_size: int = 24  # global, split over workers
+    grad_clip: float = 0.0  # max gradient norm; 0 disables
+
+    def __post_init__(self) -> None:
+        check(self.lr > 0, "optim.lr", self.lr, "must be > 0")
+        check(self.epochs >= 1, "optim.epochs", self.epochs, "must be >= 1")
+        check(self.batch_size >= 1, "optim.batch_size", self.batch_size, "must be >= 1")
+        check(self.grad_clip >= 0, "optim.grad_clip", self.grad_clip, "must be >= 0")
+        check(list(self.milestones) == sorted(self.milestones), "optim.milestones", self.milestones, "must be increasing")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    num_workers: int = 1
+    use_gpu: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check(self.num_workers >= 1, "train.num_workers", self.num_workers, "must be >= 1")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @classmethod
+    def from_flat(cls, flat: Mapping[str, Any]) -> "RunConfig":
+        """Build from dotted keys; unknown keys and bad values raise ConfigError naming the key."""
+        sections: dict[str, dict[str, Any]] = {f.name: {} for f in dataclasses.fields(cls)}
+        for key, value in flat.items():
+            section, _, name = key.partition(".")
+            if section not in sections or not name:
+                raise ConfigError(f"unknown config key '{key}' (sections: {', '.join(sections)})")
+            sections[section][name] = value
+        hints = typing.get_type_hints(cls)
+        return cls(**{name: section_from_dict(hints[name], name, values) for name, values in sections.items()})
+
+    def to_flat(self) -> dict[str, Any]:
+        flat: dict[str, Any] = {}
+        for section in dataclasses.fields(self):
+            for f in dataclasses.fields(getattr(self, section.name)):
+                value = getattr(getattr(self, section.name), f.name)
+                flat[f"{section.name}.{f.name}"] = list(value) if isinstance(value, tuple) else value
+        return flat
+
+
+def check(ok: bool, key: str, value: Any, reason: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}: {value!r} {reason}")
+
+
+def section_from_dict(cls: type, prefix: str, values: Mapping[str, Any]) -> Any:
+    """Instantiate one config section from {field: value}, checking every key and value."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for name, value in values.items():
+        key = f"{prefix}.{name}"
+        if name not in known:
+            raise ConfigError(f"unknown config key '{key}' (known: {', '.join(sorted(f'{prefix}.{k}' for k in known))})")
+        kwargs[name] = coerce(hints[name], value, key)
+    return cls(**kwargs)
+
+
+def coerce(annotation: Any, value: Any, key: str) -> Any:
+    """Check `value` against a field annotation, converting only lossless cases (int -> float, list -> tuple)."""
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        allowed = typing.get_args(annotation)
+        bool_allowed = any(type(a) is bool for a in allowed)
+        if value not in allowed or (type(value) is bool) != bool_allowed:
+            raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(repr, allowed))}")
+        return value
+    if origin in (tuple, list):
+        (item_type, *_rest) = typing.get_args(annotation)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        return tuple(coerce(item_type, v, f"{key}[{i}]") for i, v in enumerate(value))
+    if origin in (typing.Union, types.UnionType):
+        raise ConfigError(f"{key}: union types are not supported in configs")
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true/false, got {value!r}")
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if annotation is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported field type {annotation!r}")

@@ -1,0 +1,122 @@
+"""`python -m rlx.data {synth,index,check,flow}` — the data command line.
+
+Each handler parses nothing itself: argparse owns the contract of
+ARCHITECTURE.md, the handler calls one library function and prints a summary.
+Heavy modules are imported inside handlers so `--help` stays fast. Errors in
+user input exit 2 with one line naming the file or key.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+class UserInputError(Exception):
+    """Bad input from the user: reported as one line, exit code 2."""
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from rlx.data import synthetic
+
+    summary = synthetic.write_benchmark(
+        Path(args.out),
+        videos_per_class=args.videos_per_class,
+        frames=args.frames,
+        size=args.size,
+        seed=args.seed,
+    )
+    print(summary)
+    return 0
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from rlx.data import probe, splits
+
+    index = splits.build_index(args.dataset, Path(args.annotations), split=args.split)
+    if args.probe:
+        if not args.videos:
+            raise UserInputError("--probe needs --videos DIR (the folder the index paths are relative to)")
+        index = probe.probe_index(index, Path(args.videos), min_frames=args.min_frames, workers=args.workers)
+    splits.write_index(index, Path(args.out))
+    print(splits.describe_index(index))
+    if args.probe:
+        print(probe.describe_status(index))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from rlx.data import probe, splits
+
+    index = splits.read_index(Path(args.index))
+    index = probe.probe_index(index, Path(args.videos), min_frames=args.min_frames, workers=args.workers)
+    print(probe.describe_status(index, list_bad=True))
+    if args.out:
+        splits.write_index(index, Path(args.out))
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _cmd_flow(args: argparse.Namespace) -> int:
+    from rlx.data import flow
+
+    summary = flow.extract_index(
+        Path(args.index), Path(args.videos), Path(args.out), algorithm=args.algorithm, bound=args.bound
+    )
+    print(summary)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m rlx.data", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("synth", help="write the synthetic relational benchmark as real video files")
+    p.add_argument("--out", required=True, help="output folder (videos/ and annotations/ are created in it)")
+    p.add_argument("--videos-per-class", type=int, default=24)
+    p.add_argument("--frames", type=int, default=40)
+    p.add_argument("--size", type=int, default=96, help="frame side in pixels")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_cmd_synth)
+
+    p = sub.add_parser("index", help="parse official split files into index.parquet")
+    p.add_argument("--dataset", required=True, choices=["ucf101", "hmdb51", "charades"])
+    p.add_argument("--annotations", required=True, help="folder holding the official annotation files")
+    p.add_argument("--videos", help="videos root (paths in the index are relative to it)")
+    p.add_argument("--split", type=int, default=1, choices=[1, 2, 3])
+    p.add_argument("--out", required=True, help="index.parquet to write")
+    p.add_argument("--probe", action="store_true", help="open every video and fill num_frames, fps, status")
+    p.add_argument("--min-frames", type=int, default=1, help="fewer decodable frames than this -> too_short")
+    p.add_argument("--workers", type=int, default=0, help="probe processes (0: one per CPU)")
+    p.set_defaults(handler=_cmd_index)
+
+    p = sub.add_parser("check", help="probe every video of an index: which files are missing or corrupt?")
+    p.add_argument("--index", required=True)
+    p.add_argument("--videos", required=True)
+    p.add_argument("--out", help="write the probed index here")
+    p.add_argument("--min-frames", type=int, default=1)
+    p.add_argument("--workers", type=int, default=0)
+    p.set_defaults(handler=_cmd_check)
+
+    p = sub.add_parser("flow", help="extract TV-L1 optical flow to flow_x_/flow_y_ JPEGs (resumable, on Ray)")
+    p.add_argument("--index", required=True)
+    p.add_argument("--videos", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--algorithm", default="tvl1", choices=["tvl1", "farneback"])
+    p.add_argument("--bound", type=float, default=20.0, help="flow values are clipped to ±bound before 8-bit quantisation")
+    p.set_defaults(handler=_cmd_flow)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (UserInputError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

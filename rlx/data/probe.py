@@ -1,0 +1,192 @@
+"""Open every video of an index in parallel: frame count, fps and a status.
+
+`probe_index` answers "which files are missing or corrupt?" before a run
+spends hours finding out. Each video is opened by `rlx.data.decode.verify_video`
+(first and last frame decoded) in a process pool; a bad video becomes a
+status, never an exception:
+
+    ok         decodable, at least `min_frames` frames
+    missing    no file (nor rawframes folder) at the path
+    corrupt    cannot be opened or decoded (reason in `probe_error`)
+    too_short  fewer than `min_frames` frames
+
+A path that is a folder, or whose suffix-less twin is a folder
+(`Class/v_x.avi` -> `Class/v_x/`), is a rawframes folder: its `img_*.jpg`
+are counted and the first and last are decoded.
+
+Workers are spawned, not forked: the parent may hold decoder, OpenMP or Ray
+threads, and forking a threaded process can deadlock the child. A worker
+killed by the decoder (a segfault on a malicious file) breaks the pool; the
+unfinished videos are then retried one worker at a time, which pins the
+crash on one file, marked corrupt, and lets the rest finish.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+STATUSES = ("ok", "missing", "corrupt", "too_short", "unprobed")
+BAD_STATUSES = ("missing", "corrupt", "too_short")
+
+
+@dataclass(frozen=True)
+class ProbeJob:
+    row: int
+    path: str
+    min_frames: int
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    row: int
+    status: str
+    num_frames: int | None = None
+    fps: float = float("nan")
+    error: str | None = None
+
+
+def probe_index(df: pd.DataFrame, videos_root: Path, min_frames: int = 1, workers: int = 0) -> pd.DataFrame:
+    """A copy of `df` with num_frames, fps, status and probe_error filled for every row."""
+    videos_root = Path(videos_root)
+    if not videos_root.is_dir():
+        raise FileNotFoundError(f"videos root not found: {videos_root}")
+    jobs = [ProbeJob(row, str(videos_root / rel), min_frames) for row, rel in enumerate(df["path"])]
+    results = _run_all(jobs, workers or os.cpu_count() or 1)
+    return _apply(df, [results[job.row] for job in jobs])
+
+
+def describe_status(df: pd.DataFrame, list_bad: bool = False) -> str:
+    """`status: ok 9, missing 1, ...` and, with `list_bad`, one line per bad video (path, status, why)."""
+    counts = df["status"].value_counts()
+    parts = ", ".join(f"{name} {int(counts[name])}" for name in STATUSES if name in counts)
+    lines = [f"status of {len(df)} videos: {parts}"]
+    if list_bad:
+        bad = df[df["status"].isin(BAD_STATUSES)]
+        errors = bad["probe_error"] if "probe_error" in bad else pd.Series(None, index=bad.index)
+        for path, status, error in zip(bad["path"], bad["status"], errors):
+            lines.append(f"  {status:<9} {path}" + (f"  ({error})" if isinstance(error, str) and error else ""))
+    return "\n".join(lines)
+
+
+def probe_one(path: str | os.PathLike, min_frames: int = 1) -> ProbeResult:
+    """Status of one video file or rawframes folder; never raises for a bad video."""
+    from rlx.data import decode
+
+    resolved = _resolve(Path(path))
+    if resolved is None:
+        return ProbeResult(-1, "missing", error="no such file or rawframes folder")
+    try:
+        if resolved.is_dir():
+            num_frames, fps = _probe_rawframes(resolved), float("nan")
+        else:
+            info = decode.verify_video(resolved)
+            num_frames, fps = info.num_frames, info.fps
+    except decode.DecodeError as err:
+        return ProbeResult(-1, "corrupt", error=err.reason)
+    status = "ok" if num_frames >= min_frames else "too_short"
+    error = None if status == "ok" else f"{num_frames} frames < min_frames {min_frames}"
+    return ProbeResult(-1, status, num_frames, fps, error)
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _resolve(path: Path) -> Path | None:
+    """The file or rawframes folder for an index path, or None when neither exists."""
+    if path.exists():
+        return path
+    folder = path.with_suffix("")
+    return folder if path.suffix and folder.is_dir() else None
+
+
+def _probe_rawframes(folder: Path) -> int:
+    from rlx.data import decode
+
+    count = decode.rawframes_count(folder, "rgb")
+    if count:
+        decode.read_rawframes(folder, sorted({0, count - 1}), "rgb")
+    return count
+
+
+def _probe_job(job: ProbeJob) -> ProbeResult:
+    result = probe_one(job.path, job.min_frames)
+    return ProbeResult(job.row, result.status, result.num_frames, result.fps, result.error)
+
+
+def _quiet_worker() -> None:
+    """Silence FFmpeg's log lines in workers: they would shred the progress bar."""
+    import decord.logging
+
+    decord.logging.set_level(decord.logging.QUIET)
+
+
+def _run_all(jobs: list[ProbeJob], workers: int) -> dict[int, ProbeResult]:
+    from tqdm import tqdm
+
+    results: dict[int, ProbeResult] = {}
+    with tqdm(total=len(jobs), desc="probe", unit="video", file=sys.stderr, disable=None, dynamic_ncols=True) as bar:
+        unfinished = _run_pool(jobs, workers, results, bar)
+        # A crashed worker fails every in-flight future. Redo those in a one-worker pool, which
+        # runs them in order: the first one lost there is the video that crashed the decoder.
+        while unfinished:
+            lost = _run_pool(unfinished, 1, results, bar)
+            if lost:
+                culprit, unfinished = lost[0], lost[1:]
+                results[culprit.row] = ProbeResult(culprit.row, "corrupt", error="decoder crashed the worker process")
+                bar.update(1)
+            else:
+                unfinished = []
+    return results
+
+
+def _run_pool(jobs: list[ProbeJob], workers: int, results: dict[int, ProbeResult], bar) -> list[ProbeJob]:
+    """Run `jobs` in a pool, store results; return the jobs lost to a broken pool (in order)."""
+    if not jobs:
+        return []
+    context = multiprocessing.get_context("spawn")
+    workers = max(1, min(workers, len(jobs)))
+    lost: list[ProbeJob] = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_worker) as pool:
+        _check_workers_start(pool)
+        futures: dict[Future, ProbeJob] = {pool.submit(_probe_job, job): job for job in jobs}
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                lost.append(futures[future])
+                continue
+            results[result.row] = result
+            bar.update(1)
+    return sorted(lost, key=lambda job: job.row)
+
+
+def _ping() -> bool:
+    return True
+
+
+def _check_workers_start(pool: ProcessPoolExecutor) -> None:
+    """A pool that breaks before any video is opened is the environment, not a corrupt file."""
+    try:
+        pool.submit(_ping).result()
+    except BrokenProcessPool as err:
+        raise RuntimeError(
+            "probe worker processes could not start (spawned workers re-import the main module: "
+            "run from a script file or `python -m`, not from stdin)"
+        ) from err
+
+
+def _apply(df: pd.DataFrame, results: list[ProbeResult]) -> pd.DataFrame:
+    out = df.copy()
+    out["num_frames"] = pd.array([r.num_frames for r in results], dtype="Int32")
+    out["fps"] = np.array([r.fps for r in results], dtype=np.float32)
+    out["status"] = [r.status for r in results]
+    out["probe_error"] = pd.array([r.error for r in results], dtype=object)
+    return out

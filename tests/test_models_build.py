@@ -1,0 +1,118 @@
+"""build_model: every arch × insertion × stream wires up, trains, and has the paper's symmetries."""
+import pytest
+import torch
+from torch.testing import assert_close
+
+from rlx.config import ModelConfig
+from rlx.models import build_model
+from rlx.models.two_branch import TSNNet, TwoBranchNet
+
+ARCHS = ["two_branch", "local", "nonlocal", "tsn"]
+INSERTS = ["conv5_1", "conv5_2", "conv5_3"]
+
+
+def small(**kw):
+    return ModelConfig(backbone="resnetv2_small", bn_mode="batch", dropout=0.5, **kw)
+
+
+CASES = [(a, i, 3) for a in ("two_branch", "nonlocal") for i in INSERTS] + [(a, "conv5_2", 3) for a in ("local", "tsn")]
+CASES += [(a, "conv5_2", 20) for a in ARCHS]  # the temporal stream: 2·L = 20 input channels
+
+
+@pytest.mark.parametrize("arch,insert_after,in_channels", CASES)
+def test_shapes_and_every_parameter_gets_a_gradient(arch, insert_after, in_channels):
+    torch.manual_seed(0)
+    model = build_model(small(arch=arch, insert_after=insert_after), num_classes=7, in_channels=in_channels)
+    logits = model(torch.randn(2, 3, in_channels, 48, 48))  # conv5 maps are 2×2
+    assert logits.shape == (2, 7) and torch.isfinite(logits).all()
+    logits.logsumexp(dim=1).sum().backward()
+    no_grad = [n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
+    assert no_grad == []
+
+
+def test_insertion_point_sets_the_shared_trunk():
+    for insert_after, blocks in zip(INSERTS, (1, 2, 3)):
+        model = build_model(small(arch="two_branch", insert_after=insert_after), 5)
+        assert model.insert_after == blocks and len(model.backbone.conv5) == 3
+        nonlocal_only = build_model(small(arch="nonlocal", insert_after=insert_after), 5)
+        assert len(nonlocal_only.backbone.conv5) == blocks  # the unused rest is not even built
+
+
+def test_local_arch_is_invariant_to_the_order_of_snippets():
+    torch.manual_seed(0)
+    model = build_model(small(arch="local"), 5).eval()
+    x = torch.randn(2, 6, 3, 64, 64)
+    with torch.no_grad():
+        assert_close(model(x), model(x[:, torch.randperm(6)]), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["two_branch", "nonlocal"])
+def test_relational_archs_are_sensitive_to_the_order_of_snippets(arch):
+    torch.manual_seed(0)
+    model = build_model(small(arch=arch), 5).eval()
+    x = torch.randn(2, 6, 3, 64, 64)
+    with torch.no_grad():
+        assert (model(x) - model(x.flip(1))).abs().max() > 1e-4
+
+
+def test_tsn_averages_scores_of_single_snippets():
+    torch.manual_seed(0)
+    model = build_model(small(arch="tsn"), 5).eval()
+    assert isinstance(model, TSNNet)
+    x = torch.randn(1, 4, 3, 64, 64)
+    with torch.no_grad():
+        per_snippet = torch.stack([model(x[:, t : t + 1]) for t in range(4)])
+        assert_close(model(x), per_snippet.mean(dim=0), rtol=1e-5, atol=1e-5)
+
+
+def test_two_branch_concatenates_both_video_vectors():
+    model = build_model(small(arch="two_branch"), 5)
+    assert isinstance(model, TwoBranchNet)
+    assert model.fc.in_features == 2 * model.backbone.num_features
+    assert model.relational.rlstm.hidden_channels == model.backbone.num_features // 2
+
+
+def test_state_dict_round_trip_restores_outputs_exactly():
+    torch.manual_seed(0)
+    a = build_model(small(arch="two_branch"), 5).eval()
+    torch.manual_seed(1)
+    b = build_model(small(arch="two_branch"), 5).eval()
+    x = torch.randn(1, 3, 3, 64, 64)
+    with torch.no_grad():
+        assert not torch.equal(a(x), b(x))
+        b.load_state_dict(a.state_dict())
+        assert torch.equal(a(x), b(x))
+
+
+def test_moving_bn_mode_reaches_the_backbone_only():
+    from rlx.models.backbones import RunningStatsBatchNorm2d
+
+    model = build_model(ModelConfig(backbone="resnetv2_small", bn_mode="moving", bn_momentum=0.01), 5)
+    backbone_bns = [m for m in model.backbone.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert backbone_bns and all(isinstance(m, RunningStatsBatchNorm2d) and m.momentum == 0.01 for m in backbone_bns)
+    new_bns = [m for m in model.relational.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert new_bns and not any(isinstance(m, RunningStatsBatchNorm2d) for m in new_bns)
+
+
+def test_paper_configuration_builds_at_full_size():
+    # ResNet-101-v2 two-branch, R-LSTM after conv5_2, flow stream (20 channels).
+    model = build_model(ModelConfig(), num_classes=101, in_channels=20).eval()
+    assert model.backbone.num_features == 2048
+    assert model.relational.rlstm.cell.state_ops.g.in_features == 1024
+    with torch.no_grad():
+        assert model(torch.randn(1, 2, 20, 64, 64)).shape == (1, 101)
+
+
+def test_pretrained_path_is_loaded_then_adapted_for_flow(tmp_path):
+    from rlx.models.backbones import create_backbone
+
+    rgb = create_backbone("resnetv2_small")
+    torch.save(rgb.state_dict(), tmp_path / "w.pth")
+    model = build_model(small(arch="local", pretrained=str(tmp_path / "w.pth")), 5, in_channels=20)
+    assert_close(model.backbone.stem.conv.weight[:, 5], rgb.stem.conv.weight.mean(dim=1))
+    assert_close(model.backbone.stages[3].blocks[2].conv2.weight, rgb.stages[3].blocks[2].conv2.weight)
+
+
+def test_bad_values_fail_with_the_key():
+    with pytest.raises(ValueError, match="model.arch: unknown arch 'tsm'"):
+        build_model(ModelConfig(arch="tsm"), 5)  # type: ignore[arg-type]

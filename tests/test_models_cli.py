@@ -1,0 +1,21 @@
+"""`python -m rlx.models`: the model summary command (the quick-start main job for now)."""
+from rlx.models.__main__ import main
+
+
+def test_summary_prints_shapes_and_parameter_count(capsys):
+    assert main(["--set", "data.num_segments=3", "--set", "data.input_size=64", "--classes", "7"]) == 0
+    out = capsys.readouterr().out
+    assert "output     (2, 7)  (B, classes)" in out
+    assert "input      (2, 3, 3, 64, 64)" in out
+    assert "in the relational branch" in out
+
+
+def test_flow_stream_uses_2L_channels(capsys):
+    assert main(["--set", "data.modality=flow", "--set", "data.new_length=10", "--set", "data.input_size=64",
+                 "--set", "data.num_segments=2", "--set", "model.arch=tsn"]) == 0
+    assert "input      (2, 2, 20, 64, 64)" in capsys.readouterr().out
+
+
+def test_bad_override_exits_2_naming_the_key(capsys):
+    assert main(["--set", "model.insert_after=conv4_3"]) == 2
+    assert "model.insert_after: 'conv4_3' is not one of" in capsys.readouterr().err
