@@ -13,6 +13,7 @@ import dataclasses
 import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Mapping
 
 Arch = Literal["two_branch", "local", "nonlocal", "tsn"]
@@ -174,3 +175,45 @@ def coerce(annotation: Any, value: Any, key: str) -> Any:
             raise ConfigError(f"{key}: expected a string, got {value!r}")
         return value
     raise ConfigError(f"{key}: unsupported field type {annotation!r}")
+
+
+# ---------------------------------------------------------------- files and overrides
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{'model': {'dropout': 0.8}} and {'model.dropout': 0.8} both -> {'model.dropout': 0.8}."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def load_flat_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML config (nested sections or dotted keys) as a flat dict; errors name the file."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        tree = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(tree, Mapping):
+        raise ConfigError(f"{path}: expected a mapping of config keys, got {type(tree).__name__}")
+    return flatten(tree)
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """`key=value` strings; values are YAML scalars or lists (0.5, true, [35, 45], conv5_2)."""
+    import yaml
+
+    flat: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value, got {pair!r}")
+        flat[key.strip()] = yaml.safe_load(value)
+    return flat

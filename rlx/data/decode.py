@@ -6,26 +6,38 @@ FFmpeg message. Readers open files with one decoding thread: parallelism
 comes from Ray tasks / probe processes, and per-reader thread pools would
 oversubscribe the cores.
 
-Two decord 0.6.0 facts shape `read_video_frames` (measured on the clips in
-shared/datasets-meta/videos, see tests/test_data_decode.py):
+Three decord 0.6.0 facts shape `read_video_frames` (measured on the clips in
+shared/datasets-meta/videos and on clips the tests write; see
+tests/test_data_decode.py):
 
-* **Last-frame bug.** In Xvid AVIs with packed B-frames (e.g. mmaction2
-  test.avi, UCF-101 v_BabyCrawling_g08_c01.avi) the last frame only leaves
-  the decoder when it is flushed. When decord *seeks* to that frame instead
-  of decoding into it, it returns a stale frame: frame n-2 for a fresh
-  reader, or the previously decoded frame (frame 0 for ``get_batch([0,
-  n-1])``). Decoding frame n-2 just before it always works, so whenever the
-  last frame is requested we also request n-2 (one extra frame, same GOP).
-  See also dmlc/decord#195 (wrong frames from get_batch on HMDB-51 AVIs).
+* **Seeking in AVI returns wrong frames.** decord reaches a non-consecutive
+  frame by seeking to its keyframe and skipping frames counted by
+  timestamp. With B-frames that count goes wrong in AVI, which stores no
+  presentation order: Xvid AVIs with packed B-frames (mmaction2 test.avi,
+  UCF-101 v_BabyCrawling_g08_c01.avi) give a stale frame for the last
+  frame (frame n-2 for a fresh reader, frame 0 for ``get_batch([0, n-1])``),
+  H.264-in-AVI gives neighbours near the end. Decoding *consecutive*
+  frames matched PyAV on every AVI tried, so for AVI we request every frame from each
+  wanted frame's keyframe on (decord decodes those anyway; we pay only their
+  RGB conversion). Other containers use decord's seeking, plus frame n-2
+  whenever n-1 is wanted. See also dmlc/decord#195. Known gap: MPEG-4 Part 2
+  with *unpacked* B-frames (as FFmpeg's own mpeg4 encoder writes with
+  max_b_frames > 0) decodes wrongly in decord even consecutively; the
+  UCF-101 sample clips are packed Xvid and unaffected (no HMDB-51 clip was
+  available to check its DivX files).
 * **Not bit-exact with PyAV on some Xvid clips.** decord bundles FFmpeg 4.1
   (libavcodec 58.35) while PyAV 18 and OpenCV 5 bundle FFmpeg 8.1; their
   MPEG-4 Part 2 decoders differ by at most 2 levels on a handful of pixels
   of some P-frames (2 of the 8 Xvid sample clips). H.264 is bit-exact, and
   OpenCV equals PyAV exactly, so this is the libavcodec version, not colour
   conversion or seeking.
+* **Some frame widths fail.** decord raises for frame widths 8, 12, 16, 24,
+  48 and 72 px (native or scaled); those frames come from PyAV instead
+  (exact), scaled with OpenCV when a size was asked for.
 """
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from pathlib import Path
@@ -66,7 +78,7 @@ class VideoInfo(NamedTuple):
 def video_info(path: str | os.PathLike) -> VideoInfo:
     """Frame count, fps and frame size; decodes frame 0 so a file that opens but cannot decode fails here."""
     reader = _open_video(path)
-    first = _decode(reader, [0], path)
+    first = _frames(reader, path, [0])
     return VideoInfo(len(reader), _fps(reader), int(first.shape[1]), int(first.shape[2]))
 
 
@@ -78,46 +90,134 @@ def verify_video(path: str | os.PathLike) -> VideoInfo:
     """
     reader = _open_video(path)
     n = len(reader)
-    frames = _decode(reader, _with_last_frame_fix([0, n - 1], n), path)
+    frames = _frames(reader, path, sorted({0, n - 1}))
     return VideoInfo(n, _fps(reader), int(frames.shape[1]), int(frames.shape[2]))
 
 
 def read_video_frames(path: str | os.PathLike, indices: Sequence[int], resize: Resize = None) -> np.ndarray:
     """Frames `indices` of a video as (N, H, W, 3) uint8 RGB, in the requested order.
 
-    Indices may repeat and come unsorted; each distinct frame is decoded once.
-    `resize` is a short side (aspect kept) or an exact (height, width), done
-    by decord while decoding (cheaper than resizing full frames afterwards).
+    Indices may repeat and come unsorted; each distinct frame is decoded once,
+    in increasing order. `resize` is a short side (aspect kept) or an exact
+    (height, width), done by decord while decoding (cheaper than resizing
+    full frames afterwards).
     """
     wanted = _as_indices(indices)
     size = _target_size(path, resize)
-    try:
-        return _read_distinct(path, wanted, size)
-    except DecodeError as err:
-        if size is None or _DECORD_SIZE_BUG not in err.reason:
-            raise
-    # decord 0.6.0 cannot scale to some widths (8, 12, 16, 24, 48, 72 px: "DECORDArrayCopyFromTo:
-    # The size must exactly match"); decode at full size and scale with OpenCV's bicubic instead.
-    frames = _read_distinct(path, wanted, None)
-    height, width = size
-    return np.stack([cv2.resize(frame, (width, height), interpolation=cv2.INTER_CUBIC) for frame in frames])
-
-
-_DECORD_SIZE_BUG = "must exactly match"
-
-
-def _read_distinct(path: str | os.PathLike, wanted: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
-    """Decode each distinct index once (sorted, so decord seeks forward) and scatter back."""
     reader = _open_video(path, size)
     n = len(reader)
     bad = wanted[(wanted < 0) | (wanted >= n)]
     if bad.size:
         raise DecodeError(path, f"frame index {int(bad[0])} out of range [0, {n})")
     unique, inverse = np.unique(wanted, return_inverse=True)
-    decode_list = _with_last_frame_fix(unique.tolist(), n)
+    return _frames(reader, path, unique.tolist(), size)[inverse]  # (N, H, W, 3)
+
+
+_DECORD_SIZE_BUG = "must exactly match"
+
+
+def _frames(reader, path: str | os.PathLike, unique: list[int], size: tuple[int, int] | None = None) -> np.ndarray:
+    """Frames at sorted distinct indices from decord; from PyAV where decord cannot lay out the width.
+
+    decord 0.6.0 fails ("DECORDArrayCopyFromTo: The size must exactly match")
+    for frame widths 8, 12, 16, 24, 48 and 72 px, native or scaled. PyAV is
+    the reference decoder of the tests, so the fallback is exact; a requested
+    size is then made with OpenCV's bicubic (FFmpeg's default scaler is bicubic).
+    """
+    try:
+        return _decode_sorted(reader, unique, path)
+    except DecodeError as err:
+        if _DECORD_SIZE_BUG not in err.reason:
+            raise
+    frames = _pyav_frames(path, unique)
+    if size is None:
+        return frames
+    height, width = size
+    return np.stack([cv2.resize(frame, (width, height), interpolation=cv2.INTER_CUBIC) for frame in frames])
+
+
+def _pyav_frames(path: str | os.PathLike, unique: list[int]) -> np.ndarray:
+    """Decode from the start up to the last wanted frame (display order), keeping the wanted ones."""
+    import av
+
+    keep = set(unique)
+    found: dict[int, np.ndarray] = {}
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.codec_context.thread_count = 1
+            for index, frame in enumerate(container.decode(stream)):
+                if index in keep:
+                    found[index] = frame.to_ndarray(format="rgb24")
+                if index >= unique[-1]:
+                    break
+    except Exception as err:  # noqa: BLE001 - PyAV/FFmpeg errors -> the file's DecodeError
+        raise DecodeError(path, f"PyAV cannot decode: {_short(err)}") from err
+    if len(found) != len(keep):
+        raise DecodeError(path, f"stream ended before frame {unique[-1]}")
+    return np.stack([found[i] for i in unique])
+
+
+def _decode_sorted(reader, unique: list[int], path: str | os.PathLike) -> np.ndarray:
+    """Frames at sorted distinct indices, by the strategy that is exact for the container."""
+    if _is_avi(path):
+        return _decode_keyframe_runs(reader, unique, path)
+    return _decode_random_access(reader, unique, path)
+
+
+def _is_avi(path: str | os.PathLike) -> bool:
+    return str(path).lower().endswith(".avi")
+
+
+def _decode_random_access(reader, unique: list[int], path: str | os.PathLike) -> np.ndarray:
+    """decord's own seeking (MP4, MKV, ...: containers whose timestamps it can trust)."""
+    decode_list = _with_last_frame_fix(unique, len(reader))
     frames = _decode(reader, decode_list, path)
-    position = np.searchsorted(np.asarray(decode_list), unique)
-    return frames[position[inverse]]  # (N, H, W, 3)
+    return frames[np.searchsorted(np.asarray(decode_list), unique)]
+
+
+def _decode_keyframe_runs(reader, unique: list[int], path: str | os.PathLike) -> np.ndarray:
+    """AVI: decode forward from each index's keyframe, never letting decord skip by timestamp.
+
+    decord reaches a non-consecutive frame by seeking to its keyframe and then
+    skipping frames counted by timestamp; AVI indexes frames in decode order
+    only, so with B-frames that count goes wrong (H.264-in-AVI: neighbours
+    near the end; packed Xvid: the last frame). Asking for every frame from
+    the keyframe on makes decord decode consecutively, which matched PyAV on
+    every AVI we tried. Costs only the RGB conversion of the frames in
+    between: decord decodes them anyway. Runs are fetched `_RUN_CHUNK` frames
+    at a time to bound memory.
+    """
+    keep = set(unique)
+    found: dict[int, np.ndarray] = {}
+    for start, stop in _keyframe_runs(unique, _key_indices(reader)):
+        for chunk_start in range(start, stop + 1, _RUN_CHUNK):
+            chunk = list(range(chunk_start, min(chunk_start + _RUN_CHUNK, stop + 1)))
+            frames = _decode(reader, chunk, path)
+            found.update((i, frames[k]) for k, i in enumerate(chunk) if i in keep)
+    return np.stack([found[i] for i in unique])
+
+
+_RUN_CHUNK = 32
+
+
+def _keyframe_runs(unique: list[int], keyframes: list[int]) -> list[tuple[int, int]]:
+    """Merged [keyframe(i), i] ranges covering every sorted index."""
+    runs: list[list[int]] = []
+    for index in unique:
+        start = keyframes[bisect.bisect_right(keyframes, index) - 1] if keyframes and keyframes[0] <= index else 0
+        if runs and start <= runs[-1][1] + 1:
+            runs[-1][1] = index
+        else:
+            runs.append([start, index])
+    return [(a, b) for a, b in runs]
+
+
+def _key_indices(reader) -> list[int]:
+    try:
+        return sorted(int(k) for k in np.asarray(reader.get_key_indices()).ravel())
+    except Exception:  # noqa: BLE001 - without an index, decode from the start
+        return [0]
 
 
 def _with_last_frame_fix(sorted_indices: list[int], n: int) -> list[int]:
@@ -270,7 +370,9 @@ def _check_modality(modality: str) -> None:
 # --------------------------------------------------------------------------- dispatch
 
 
-def read_frames(source: str | os.PathLike, indices: Sequence[int], modality: str = "rgb", resize: Resize = None) -> np.ndarray:
+def read_frames(
+    source: str | os.PathLike, indices: Sequence[int], modality: str = "rgb", resize: Resize = None
+) -> np.ndarray:
     """Frames of a video file (decord) or a rawframes folder (OpenCV), by what `source` is."""
     _check_modality(modality)
     if os.path.isdir(source):

@@ -29,6 +29,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -128,16 +129,19 @@ def _quiet_worker() -> None:
     decord.logging.set_level(decord.logging.QUIET)
 
 
-def _run_all(jobs: list[ProbeJob], workers: int) -> dict[int, ProbeResult]:
+def _run_all(
+    jobs: list[ProbeJob], workers: int, task: Callable[[ProbeJob], ProbeResult] = _probe_job
+) -> dict[int, ProbeResult]:
+    """Every job's result; `task` is a parameter so tests can stand in a crashing decoder."""
     from tqdm import tqdm
 
     results: dict[int, ProbeResult] = {}
     with tqdm(total=len(jobs), desc="probe", unit="video", file=sys.stderr, disable=None, dynamic_ncols=True) as bar:
-        unfinished = _run_pool(jobs, workers, results, bar)
+        unfinished = _run_pool(jobs, workers, results, bar, task)
         # A crashed worker fails every in-flight future. Redo those in a one-worker pool, which
         # runs them in order: the first one lost there is the video that crashed the decoder.
         while unfinished:
-            lost = _run_pool(unfinished, 1, results, bar)
+            lost = _run_pool(unfinished, 1, results, bar, task)
             if lost:
                 culprit, unfinished = lost[0], lost[1:]
                 results[culprit.row] = ProbeResult(culprit.row, "corrupt", error="decoder crashed the worker process")
@@ -147,7 +151,9 @@ def _run_all(jobs: list[ProbeJob], workers: int) -> dict[int, ProbeResult]:
     return results
 
 
-def _run_pool(jobs: list[ProbeJob], workers: int, results: dict[int, ProbeResult], bar) -> list[ProbeJob]:
+def _run_pool(
+    jobs: list[ProbeJob], workers: int, results: dict[int, ProbeResult], bar, task: Callable[[ProbeJob], ProbeResult]
+) -> list[ProbeJob]:
     """Run `jobs` in a pool, store results; return the jobs lost to a broken pool (in order)."""
     if not jobs:
         return []
@@ -156,7 +162,7 @@ def _run_pool(jobs: list[ProbeJob], workers: int, results: dict[int, ProbeResult
     lost: list[ProbeJob] = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_worker) as pool:
         _check_workers_start(pool)
-        futures: dict[Future, ProbeJob] = {pool.submit(_probe_job, job): job for job in jobs}
+        futures: dict[Future, ProbeJob] = {pool.submit(task, job): job for job in jobs}
         for future in as_completed(futures):
             try:
                 result = future.result()

@@ -213,7 +213,8 @@ def _parse_ucf101(root: Path, split: int) -> tuple[_Rows, list[str]]:
             label = class_ids[folder]
             # Train lines carry a 1-based label; it must agree with the folder.
             if len(tokens) == 2 and _int(tokens[1], path, lineno, line) - 1 != label:
-                raise _malformed(path, lineno, line, f"label {tokens[1]} disagrees with folder {folder} (classInd {label + 1})")
+                why = f"label {tokens[1]} disagrees with folder {folder} (classInd {label + 1})"
+                raise _malformed(path, lineno, line, why)
             if rel in seen:
                 other, other_line = seen[rel]
                 raise _malformed(path, lineno, line, f"video already listed at {other.name}:{other_line}")

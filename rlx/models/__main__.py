@@ -10,20 +10,8 @@ import sys
 import time
 
 import torch
-import yaml
-
-from rlx.config import ConfigError, RunConfig
+from rlx.config import ConfigError, RunConfig, parse_overrides
 from rlx.models import build_model
-
-
-def parse_overrides(pairs: list[str]) -> dict[str, object]:
-    flat: dict[str, object] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise ConfigError(f"--set expects key=value, got {pair!r}")
-        flat[key.strip()] = yaml.safe_load(value)  # YAML scalars: 0.5, true, [35, 45], conv5_2
-    return flat
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,1 @@
+"""Training: the plain-PyTorch epoch loop, the Ray Train worker function and the per-run driver."""

@@ -1,0 +1,62 @@
+"""Training state on disk: one folder per epoch, read back with weights_only=True.
+
+The state is model + optimizer + LR scheduler + the number of finished
+epochs. Randomness needs no saved state: every epoch reseeds torch and the
+data sampler from (seed, epoch, rank), so resuming at epoch e replays
+exactly what an uninterrupted run would have done from e on. The data
+position is the epoch boundary (checkpoints are taken between epochs).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+STATE_FILE = "state.pt"
+
+
+@dataclass
+class TrainState:
+    epochs_done: int
+    model: dict[str, Any]
+    optimizer: dict[str, Any]
+    scheduler: dict[str, Any]
+    best_val_top1: float | None = None
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The module inside DDP (its state-dict keys carry no `module.` prefix)."""
+    return model.module if hasattr(model, "module") else model
+
+
+def save_state(folder: Path, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, epochs_done: int,
+               best_val_top1: float | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "epochs_done": epochs_done,
+        "model": unwrap(model).state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "best_val_top1": best_val_top1,
+    }
+    tmp = folder / (STATE_FILE + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(folder / STATE_FILE)  # a crash mid-write never leaves a truncated state.pt
+    return folder
+
+
+def load_state(folder: Path) -> TrainState:
+    path = Path(folder) / STATE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no {STATE_FILE} in checkpoint {folder}")
+    raw = torch.load(path, map_location="cpu", weights_only=True)
+    return TrainState(raw["epochs_done"], raw["model"], raw["optimizer"], raw["scheduler"], raw.get("best_val_top1"))
+
+
+def restore(state: TrainState, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any) -> None:
+    unwrap(model).load_state_dict(state.model)
+    optimizer.load_state_dict(state.optimizer)
+    scheduler.load_state_dict(state.scheduler)

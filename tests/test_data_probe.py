@@ -1,0 +1,199 @@
+"""rlx.data.probe and the `index` / `check` commands, end to end on a temp videos root.
+
+The root holds one good clip, one too short, garbage bytes, a zero-byte file,
+a rawframes folder, and one listed video that does not exist.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from rlx.data import probe, splits
+from rlx.data.__main__ import main
+
+LISTED = {
+    "Good/v_Good_g01_c01.avi": "ok",
+    "Good/v_Good_g01_c02.avi": "too_short",
+    "Bad/v_Bad_g01_c01.avi": "corrupt",  # garbage bytes
+    "Bad/v_Bad_g01_c02.avi": "corrupt",  # zero bytes
+    "Bad/v_Bad_g01_c03.avi": "missing",
+    "Raw/v_Raw_g01_c01.avi": "ok",  # a rawframes folder Raw/v_Raw_g01_c01/
+}
+
+
+def write_clip(path: Path, num_frames: int, size: tuple[int, int] = (32, 64)) -> Path:
+    """An MPEG-4 Part 2 AVI (the UCF-101 format) of `num_frames` gray levels."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=25)
+        stream.height, stream.width = size
+        stream.pix_fmt = "yuv420p"
+        for i in range(num_frames):
+            image = np.full((*size, 3), 10 * i, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def write_annotations(root: Path, train: list[str], test: list[str]) -> Path:
+    """A UCF-101-format annotation folder (CRLF) for the given class folders."""
+    root.mkdir(parents=True, exist_ok=True)
+    classes = sorted({p.split("/")[0] for p in train + test}, key=str.lower)
+    (root / "classInd.txt").write_bytes("".join(f"{i + 1} {c}\r\n" for i, c in enumerate(classes)).encode())
+    lines = [f"{p} {classes.index(p.split('/')[0]) + 1}\r\n" for p in train]
+    (root / "trainlist01.txt").write_bytes("".join(lines).encode())
+    (root / "testlist01.txt").write_bytes("".join(f"{p}\r\n" for p in test).encode())
+    return root
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("videos")
+    write_clip(root / "Good/v_Good_g01_c01.avi", 10)
+    write_clip(root / "Good/v_Good_g01_c02.avi", 2)
+    (root / "Bad").mkdir()
+    (root / "Bad/v_Bad_g01_c01.avi").write_bytes(np.random.default_rng(0).integers(0, 256, 4096, np.uint8).tobytes())
+    (root / "Bad/v_Bad_g01_c02.avi").write_bytes(b"")
+    raw = root / "Raw/v_Raw_g01_c01"
+    raw.mkdir(parents=True)
+    for i in range(6):
+        cv2.imwrite(str(raw / f"img_{i + 1:05d}.jpg"), np.full((32, 64, 3), 20 * i, np.uint8))
+    return root
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    paths = list(LISTED)
+    annotations = write_annotations(tmp_path_factory.mktemp("ann") / "ucf", paths[:4], paths[4:])
+    return splits.build_index("ucf101", annotations)
+
+
+@pytest.fixture(scope="module")
+def probed(index: pd.DataFrame, videos: Path) -> pd.DataFrame:
+    return probe.probe_index(index, videos, min_frames=5, workers=2)
+
+
+def test_probe_statuses_frames_and_fps(probed: pd.DataFrame) -> None:
+    rows = probed.set_index("path")
+    assert rows["status"].to_dict() == LISTED
+    assert rows.loc["Good/v_Good_g01_c01.avi", "num_frames"] == 10
+    assert rows.loc["Good/v_Good_g01_c01.avi", "fps"] == 25.0
+    assert rows.loc["Good/v_Good_g01_c02.avi", "num_frames"] == 2
+    assert rows.loc["Raw/v_Raw_g01_c01.avi", "num_frames"] == 6 and np.isnan(rows.loc["Raw/v_Raw_g01_c01.avi", "fps"])
+    assert pd.isna(rows.loc["Bad/v_Bad_g01_c03.avi", "num_frames"])
+    assert "0 bytes" in rows.loc["Bad/v_Bad_g01_c02.avi", "probe_error"]
+    assert probed["num_frames"].dtype == pd.Int32Dtype() and probed["fps"].dtype == np.float32
+    assert probed.attrs["classes"] == ["Bad", "Good", "Raw"]
+
+
+def test_describe_status_counts_and_lists_bad_videos(probed: pd.DataFrame) -> None:
+    summary = "status of 6 videos: ok 2, missing 1, corrupt 2, too_short 1"
+    assert probe.describe_status(probed) == summary
+    lines = probe.describe_status(probed, list_bad=True).splitlines()
+    assert lines[0] == summary and len(lines) == 5
+    assert any(line.split()[:2] == ["missing", "Bad/v_Bad_g01_c03.avi"] for line in lines)
+    assert any(line.split()[:2] == ["too_short", "Good/v_Good_g01_c02.avi"] and "2 frames" in line for line in lines)
+
+
+def test_probed_index_round_trips_through_parquet(probed: pd.DataFrame, tmp_path: Path) -> None:
+    out = splits.write_index(probed, tmp_path / "probed.parquet")
+    back = splits.read_index(out)
+    pd.testing.assert_frame_equal(back, probed, check_dtype=False)
+    assert back["num_frames"].dtype == pd.Int32Dtype()
+    assert pq.read_schema(out).field("probe_error").type == pa.string()
+
+
+def test_probe_one_runs_in_process(videos: Path) -> None:
+    assert probe.probe_one(videos / "Raw/v_Raw_g01_c01").num_frames == 6  # the folder itself
+    assert probe.probe_one(videos / "Good/v_Good_g01_c01.avi", min_frames=11).status == "too_short"
+    assert probe.probe_one(videos / "nowhere.avi").status == "missing"
+
+
+def test_probe_needs_an_existing_videos_root(index: pd.DataFrame, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="videos root"):
+        probe.probe_index(index, tmp_path / "absent")
+
+
+def crash_on_marked_video(job: probe.ProbeJob) -> probe.ProbeResult:
+    """Stands in for a decoder that segfaults on one file."""
+    if job.path.endswith("crash.avi"):
+        os._exit(11)
+    return probe.ProbeResult(job.row, "ok", 1, 25.0)
+
+
+def test_a_worker_crash_marks_only_the_culprit_corrupt() -> None:
+    jobs = [probe.ProbeJob(i, f"/v/{name}.avi", 1) for i, name in enumerate(["a", "b", "crash", "c", "d"])]
+    results = probe._run_all(jobs, workers=2, task=crash_on_marked_video)
+    assert [results[i].status for i in range(5)] == ["ok", "ok", "corrupt", "ok", "ok"]
+    assert "crashed" in results[2].error
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_cli_index_writes_parquet_and_classes(
+    fixtures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "ucf.parquet"
+    annotations = str(fixtures_dir / "annotations/ucf101")
+    code = main(["index", "--dataset", "ucf101", "--annotations", annotations, "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "ucf101 split 1: 11 videos (train 7, test 4), 4 classes" in printed and f"wrote {out}" in printed
+    schema = pq.read_schema(out)
+    expected = {
+        "video_id": pa.string(), "path": pa.string(), "split": pa.string(), "label": pa.int32(),
+        "labels": pa.list_(pa.int32()), "num_frames": pa.int32(), "fps": pa.float32(), "status": pa.string(),
+    }
+    assert {field.name: field.type for field in schema} == expected
+    assert (tmp_path / "ucf.classes.txt").read_text() == "0 Hammering\n1 HammerThrow\n2 HandstandPushups\n3 PushUps\n"
+
+
+def test_cli_index_probe_then_check(
+    fixtures_dir: Path, videos: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    root = tmp_path / "videos"
+    write_clip(root / "PushUps/v_PushUps_g08_c01.avi", 6)
+    write_clip(root / "PushUps/v_PushUps_g16_c04.avi", 3)
+    (root / "PushUps/v_PushUps_g01_c01.avi").write_bytes(b"RIFF....AVI junk")
+    out = tmp_path / "probed.parquet"
+    annotations = str(fixtures_dir / "annotations/ucf101")
+    args = ["index", "--dataset", "ucf101", "--annotations", annotations, "--out", str(out)]
+    code = main([*args, "--probe", "--videos", str(root), "--min-frames", "4", "--workers", "2"])
+    printed = capsys.readouterr().out
+    assert code == 0 and "status of 11 videos: ok 1, missing 8, corrupt 1, too_short 1" in printed
+    assert splits.read_index(out)["status"].value_counts()["missing"] == 8
+
+    code = main(["check", "--index", str(out), "--videos", str(root), "--min-frames", "2", "--workers", "1"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "status of 11 videos: ok 2, missing 8, corrupt 1" in printed
+    assert "corrupt   PushUps/v_PushUps_g01_c01.avi" in printed
+
+
+def test_cli_user_errors_exit_2_naming_the_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    args = ["index", "--dataset", "charades", "--annotations", str(tmp_path), "--split", "2", "--out", "x.parquet"]
+    assert main(args) == 2
+    assert "single official split" in capsys.readouterr().err
+    assert main(["check", "--index", str(tmp_path / "none.parquet"), "--videos", str(tmp_path)]) == 2
+    assert "none.parquet" in capsys.readouterr().err
+
+
+def test_cli_bad_annotations_path_exits_2_in_a_real_process(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "rlx.data", "index", "--dataset", "ucf101"]
+    cmd += ["--annotations", str(tmp_path), "--out", str(tmp_path / "x.parquet")]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: annotation file not found: {tmp_path / 'classInd.txt'}"

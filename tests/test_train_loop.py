@@ -1,0 +1,95 @@
+"""The plain-PyTorch epoch loop: learning, losses, multi-view prediction, budgets."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.testing import assert_close
+
+from rlx.train.loop import Normalizer, Predictions, StepOptions, gather_predictions, loss_fn, predict, train_one_epoch
+
+CPU = StepOptions(device=torch.device("cpu"))
+IDENTITY = Normalizer(mean=(0.0,), std=(1 / 255,))  # x/255 / (1/255) = x: frames pass through as floats
+
+
+class MeanPool(nn.Module):
+    """(B, T, C, H, W) -> (B, K): a linear map of the mean frame."""
+
+    def __init__(self, channels=3, classes=4):
+        super().__init__()
+        self.fc = nn.Linear(channels, classes)
+
+    def forward(self, x):
+        return self.fc(x.mean(dim=(1, 3, 4)))
+
+
+def toy_batches(n_batches=6, batch=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(n_batches):
+        label = torch.randint(0, 4, (batch,), generator=g)
+        frames = torch.zeros(batch, 2, 3, 4, 4, dtype=torch.uint8)
+        frames[:, :, 0] = (label * 60).view(-1, 1, 1, 1).to(torch.uint8)  # class visible in channel 0
+        out.append({"frames": frames, "label": label, "video_id": [f"v{i}_{j}" for j in range(batch)], "skipped": 1})
+    return out
+
+
+def test_normalizer_repeats_mean_and_std_over_stacked_channels():
+    norm = Normalizer(mean=(0.5, 0.25), std=(0.5, 0.25))
+    frames = torch.full((1, 1, 4, 1, 1), 255, dtype=torch.uint8)  # 2 stacked (x, y) flow pairs
+    assert_close(norm(frames).flatten(), torch.tensor([1.0, 3.0, 1.0, 3.0]))
+
+
+def test_training_reduces_loss_and_counts_videos_and_skips():
+    torch.manual_seed(0)
+    model = MeanPool()
+    opt = torch.optim.SGD(model.parameters(), lr=5.0, momentum=0.9)
+    norm = Normalizer(mean=(0.0,), std=(1.0,))
+    first = train_one_epoch(model, toy_batches(), opt, norm, CPU)
+    for _ in range(30):
+        last = train_one_epoch(model, toy_batches(), opt, norm, CPU)
+    assert first.videos == 48 and first.steps == 6 and first.skipped == 6
+    assert last.loss < first.loss * 0.5 and last.top1 > 0.9
+    assert 0.0 <= last.data_wait_fraction < 1.0
+
+
+def test_gradient_clipping_bounds_the_update():
+    model = MeanPool()
+    before = [p.detach().clone() for p in model.parameters()]
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    train_one_epoch(model, toy_batches(1), opt, IDENTITY, StepOptions(torch.device("cpu"), grad_clip=1e-3))
+    step = torch.cat([(p.detach() - b).flatten() for p, b in zip(model.parameters(), before)])
+    assert step.norm() <= 1e-3 + 1e-6
+
+
+def test_multilabel_uses_bce_with_logits_not_softmax():
+    logits = torch.tensor([[2.0, -1.0, 0.5]])
+    labels = torch.tensor([[1.0, 0.0, 1.0]])
+    expected = -(torch.log(torch.sigmoid(logits)) * labels + torch.log(1 - torch.sigmoid(logits)) * (1 - labels)).mean()
+    assert_close(loss_fn(logits, {"labels": labels}, True, torch.device("cpu")), expected)
+    assert_close(loss_fn(logits, {"label": torch.tensor([0])}, False, torch.device("cpu")), nn.functional.cross_entropy(logits, torch.tensor([0])))
+
+
+def multiview_batch():
+    g = torch.Generator().manual_seed(1)
+    frames = torch.randint(0, 255, (3, 5, 2, 3, 4, 4), generator=g, dtype=torch.uint8)  # (B, V, T, C, H, W)
+    return {"frames": frames, "label": torch.tensor([0, 1, 2]), "video_id": ["c", "a", "b"]}
+
+
+@pytest.mark.parametrize("reduce", ["mean", "max"])
+def test_predict_reduces_views_and_is_independent_of_the_view_budget(reduce):
+    torch.manual_seed(0)
+    model = MeanPool()
+    batch = multiview_batch()
+    full = predict(model, [batch], IDENTITY, CPU, view_budget=20, reduce=reduce)
+    one = predict(model, [batch], IDENTITY, CPU, view_budget=1, reduce=reduce)
+    assert_close(torch.from_numpy(full.scores), torch.from_numpy(one.scores))
+    per_view = model(batch["frames"].flatten(0, 1).float()).view(3, 5, 4)
+    expected = per_view.mean(1) if reduce == "mean" else per_view.amax(1)
+    assert_close(torch.from_numpy(full.scores), expected.detach(), rtol=1e-5, atol=1e-5)
+    assert full.video_ids == ["c", "a", "b"] and full.labels.tolist() == [0, 1, 2]
+
+
+def test_gather_without_distributed_sorts_and_deduplicates():
+    p = Predictions(["b", "a", "b"], np.array([[1.0], [2.0], [3.0]]), np.array([1, 0, 1]), 0.5, 0)
+    g = gather_predictions(p)
+    assert g.video_ids == ["a", "b"] and g.scores[:, 0].tolist() == [2.0, 1.0]
