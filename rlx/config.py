@@ -58,14 +58,50 @@ class DataConfig:
     split: Literal[1, 2, 3] = 1
     modality: Modality = "rgb"
     num_segments: int = 8
-    new_length: int = 1
+    new_length: int = 1  # frames (rgb) or flow fields (flow) per snippet
     input_size: int = 224
-    root: str = ""  # dataset root; empty = the generated synthetic benchmark cache
+    # Real datasets: the videos (or rawframes / flow) root and either the
+    # official annotation folder or an index.parquet from `rlx.data index`.
+    videos: str = ""
+    annotations: str = ""
+    index: str = ""
+    # The synthetic benchmark (dataset = synthetic) is generated once into
+    # cache_dir (default ~/.cache/rlx) with these parameters.
+    cache_dir: str = ""
+    synthetic_videos_per_class: int = 24
+    synthetic_frames: int = 40
+    synthetic_size: int = 96
+    val_fraction: float = 0.1  # of the training split, held out for validation and fusion weights
+    loader_tasks: int = 2  # parallel decode tasks per dataset (Ray Data)
 
     def __post_init__(self) -> None:
         check(self.num_segments >= 1, "data.num_segments", self.num_segments, "must be >= 1")
         check(self.new_length >= 1, "data.new_length", self.new_length, "must be >= 1")
         check(self.input_size >= 32, "data.input_size", self.input_size, "must be >= 32")
+        check(0.0 <= self.val_fraction < 1.0, "data.val_fraction", self.val_fraction, "must be in [0, 1)")
+        check(self.loader_tasks >= 1, "data.loader_tasks", self.loader_tasks, "must be >= 1")
+        check(self.dataset != "charades" or self.split == 1, "data.split", self.split, "Charades has only split 1")
+
+    @property
+    def multilabel(self) -> bool:
+        return self.dataset == "charades"
+
+    @property
+    def in_channels(self) -> int:
+        return 3 * self.new_length if self.modality == "rgb" else 2 * self.new_length
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    num_groups: int = 4  # test snippets groups at equally spaced positions (PAPER.md §5)
+    num_crops: Literal[1, 5] = 5  # 5 = four corners + centre; 1 = centre only
+    view_budget: int = 20  # views per forward pass in testing (memory bound)
+    num_clips: int = 10  # Charades: clips per test video
+    clip_length: int = 256  # Charades: frames per clip
+
+    def __post_init__(self) -> None:
+        check(self.num_groups >= 1, "eval.num_groups", self.num_groups, "must be >= 1")
+        check(self.view_budget >= 1, "eval.view_budget", self.view_budget, "must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -90,10 +126,19 @@ class OptimConfig:
 class TrainConfig:
     num_workers: int = 1
     use_gpu: bool = False
+    cpus_per_worker: float = 1.0
     seed: int = 0
+    amp: bool = True  # bf16 autocast, CUDA only
+    channels_last: bool = True  # CUDA only
+    keep_checkpoints: int = 2
+    max_failures: int = 2  # worker-group restarts before the run fails
+    fail_at_epoch: int = -1  # fault injection for tests: rank 0 exits once when this epoch starts
 
     def __post_init__(self) -> None:
         check(self.num_workers >= 1, "train.num_workers", self.num_workers, "must be >= 1")
+        check(self.cpus_per_worker > 0, "train.cpus_per_worker", self.cpus_per_worker, "must be > 0")
+        check(self.keep_checkpoints >= 1, "train.keep_checkpoints", self.keep_checkpoints, "must be >= 1")
+        check(self.max_failures >= 0, "train.max_failures", self.max_failures, "must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -101,6 +146,7 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
     @classmethod

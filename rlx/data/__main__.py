@@ -62,7 +62,14 @@ def _cmd_flow(args: argparse.Namespace) -> int:
     from rlx.data import flow
 
     summary = flow.extract_index(
-        Path(args.index), Path(args.videos), Path(args.out), algorithm=args.algorithm, bound=args.bound
+        Path(args.index),
+        Path(args.videos),
+        Path(args.out),
+        algorithm=args.algorithm,
+        bound=args.bound,
+        use_ray=not args.no_ray,
+        workers=args.workers,
+        ray_address=args.ray_address,
     )
     print(summary)
     return 0
@@ -105,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--algorithm", default="tvl1", choices=["tvl1", "farneback"])
     p.add_argument("--bound", type=float, default=20.0, help="flow values are clipped to ±bound before 8-bit quantisation")
+    p.add_argument("--no-ray", action="store_true", help="use a local process pool instead of Ray tasks")
+    p.add_argument("--workers", type=int, default=0, help="with --no-ray: processes (0: one per CPU, 1: serial)")
+    p.add_argument(
+        "--ray-address", help="Ray cluster to use (default: RAY_ADDRESS, a running `ray start` cluster, else local Ray)"
+    )
     p.set_defaults(handler=_cmd_flow)
     return parser
 

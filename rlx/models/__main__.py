@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    in_channels = 3 if cfg.data.modality == "rgb" else 2 * cfg.data.new_length
+    in_channels = cfg.data.in_channels
     torch.manual_seed(cfg.train.seed)
     model = build_model(cfg.model, args.classes, in_channels)
     size = cfg.data.input_size
