@@ -60,6 +60,7 @@ class DataConfig:
     num_segments: int = 8
     new_length: int = 1  # frames (rgb) or flow fields (flow) per snippet
     input_size: int = 224
+    short_side: int = 256  # frames are resized to this short side before cropping (TSN: 256 for 224)
     # Real datasets: the videos (or rawframes / flow) root and either the
     # official annotation folder or an index.parquet from `rlx.data index`.
     videos: str = ""
@@ -73,11 +74,13 @@ class DataConfig:
     synthetic_size: int = 96
     val_fraction: float = 0.1  # of the training split, held out for validation and fusion weights
     loader_tasks: int = 2  # parallel decode tasks per dataset (Ray Data)
+    loader_cpus: float = 1.0  # CPUs reserved by each decode task (fractions share small machines)
 
     def __post_init__(self) -> None:
         check(self.num_segments >= 1, "data.num_segments", self.num_segments, "must be >= 1")
         check(self.new_length >= 1, "data.new_length", self.new_length, "must be >= 1")
         check(self.input_size >= 32, "data.input_size", self.input_size, "must be >= 32")
+        check(self.short_side >= self.input_size, "data.short_side", self.short_side, "must be >= data.input_size")
         check(0.0 <= self.val_fraction < 1.0, "data.val_fraction", self.val_fraction, "must be in [0, 1)")
         check(self.loader_tasks >= 1, "data.loader_tasks", self.loader_tasks, "must be >= 1")
         check(self.dataset != "charades" or self.split == 1, "data.split", self.split, "Charades has only split 1")

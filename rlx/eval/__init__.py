@@ -1,0 +1,1 @@
+"""Evaluation: metrics, score tables, plots (numpy/pandas; no torch at import)."""
