@@ -103,6 +103,16 @@ def get_or_create_experiment(client: MlflowClient, name: str, uri: str) -> str:
         return experiment.experiment_id
 
 
+def find_run(experiment: str, run_key: str, tracking_uri: str | None = None) -> RunTracker | None:
+    """The run with this key, read-only (its status is left as it is); None if absent."""
+    client = MlflowClient(tracking_uri=tracking_uri or default_tracking_uri())
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        return None
+    found = client.search_runs([exp.experiment_id], filter_string=f"tags.`{RUN_KEY_TAG}` = '{run_key}'", max_results=1)
+    return RunTracker(client, found[0].info.run_id, exp.experiment_id) if found else None
+
+
 def open_run(
     experiment: str,
     run_key: str,

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from ray.train import TrainingFailedError
 
 from rlx.config import RunConfig
-from rlx.tracking import open_run
+from rlx.tracking import find_run
 from rlx.train.data import prepare_dataset
 from rlx.train.driver import RunContext, run_training
 
@@ -72,7 +73,7 @@ def progress(ctx: RunContext) -> list[str]:
 def test_one_worker_trains_tests_on_20_views_and_logs_to_mlflow(ray_local, cache, tmp_path):
     cfg, ctx, result = run(tmp_path, cache, "one-worker")
     assert result.error is None
-    tracker = open_run("e2e", "one-worker", tracking_uri=ctx.tracking_uri)
+    tracker = find_run("e2e", "one-worker", tracking_uri=ctx.tracking_uri)
     mlrun = tracker.client.get_run(tracker.run_id)
     assert mlrun.data.params["model.arch"] == "two_branch" and mlrun.info.status == "FINISHED"
     assert [s for s, _ in tracker.metric_history("train/loss")] == [1, 2]
@@ -98,7 +99,7 @@ def test_one_worker_trains_tests_on_20_views_and_logs_to_mlflow(ray_local, cache
 def test_two_workers_ddp_cover_the_whole_test_set(ray_local, cache, tmp_path):
     _, ctx, result = run(tmp_path, cache, "two-workers", **{"train.num_workers": 2, "optim.epochs": 1, "optim.milestones": []})
     assert result.error is None
-    tracker = open_run("e2e", "two-workers", tracking_uri=ctx.tracking_uri)
+    tracker = find_run("e2e", "two-workers", tracking_uri=ctx.tracking_uri)
     artifacts = Path(tracker.client.get_run(tracker.run_id).info.artifact_uri.removeprefix("file://"))
     index = pd.read_parquet(Path(ctx.dataset_dir) / "index.parquet")
     scores = pd.read_parquet(artifacts / "scores" / "test.parquet")
@@ -110,16 +111,16 @@ def test_killed_worker_resumes_from_the_last_checkpoint(ray_local, cache, tmp_pa
     assert result.error is None
     # Epoch 2 died before its checkpoint: it is redone; epoch 1 is not repeated.
     assert progress(ctx) == ["epoch 1 started", "epoch 2 started", "epoch 2 started", "epoch 3 started"]
-    tracker = open_run("e2e", "fault", tracking_uri=ctx.tracking_uri)
+    tracker = find_run("e2e", "fault", tracking_uri=ctx.tracking_uri)
     assert [s for s, _ in tracker.metric_history("train/loss")] == [1, 2, 3]
 
 
 def test_rerun_with_the_same_name_resumes_a_failed_run(ray_local, cache, tmp_path):
     overrides = {"optim.epochs": 3, "train.fail_at_epoch": 2, "train.max_failures": 0}
-    _, ctx, failed = run(tmp_path, cache, "rerun", **overrides)
-    assert failed.error is not None
+    with pytest.raises(TrainingFailedError):
+        run(tmp_path, cache, "rerun", **overrides)
     _, ctx, resumed = run(tmp_path, cache, "rerun", **overrides)  # what `rlx.train --resume` does
     assert resumed.error is None
     assert progress(ctx) == ["epoch 1 started", "epoch 2 started", "epoch 2 started", "epoch 3 started"]
-    tracker = open_run("e2e", "rerun", tracking_uri=ctx.tracking_uri)
+    tracker = find_run("e2e", "rerun", tracking_uri=ctx.tracking_uri)
     assert tracker.client.get_run(tracker.run_id).info.status == "FINISHED"

@@ -87,6 +87,8 @@ COLUMN_TYPES: dict[str, pa.DataType] = {
     "duration": pa.float64(),
     # Added by rlx.data.probe.probe_index: why a video is not 'ok'.
     "probe_error": pa.string(),
+    # Added by rlx.train.data.prepare_dataset: train | val (held out of train) | test.
+    "subset": pa.string(),
 }
 
 

@@ -67,11 +67,15 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     from rlx.train.driver import run_training
 
-    result = run_training(cfg, ctx)
-    seconds = time.perf_counter() - start
-    if result.error:
-        print(f"run {name} failed after {seconds:.0f} s: {result.error}", file=sys.stderr)
+    from ray.train import TrainingFailedError
+
+    try:
+        result = run_training(cfg, ctx)
+    except TrainingFailedError as err:
+        print(f"run {name} failed after {time.perf_counter() - start:.0f} s: {err}", file=sys.stderr)
+        print(f"rerun the same command with --resume to continue from its last checkpoint", file=sys.stderr)
         return 1
+    seconds = time.perf_counter() - start
     metrics = {k: v for k, v in (result.metrics or {}).items() if k.startswith(("test/", "val/", "epoch"))}
     print(f"run {name} finished in {seconds:.0f} s: " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items())))
     print(f"checkpoints: {Path(storage) / name if '://' not in storage else storage + '/' + name}")

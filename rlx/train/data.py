@@ -205,7 +205,6 @@ class TrialData:
             num_classes=self.num_classes,
             seed=self.cfg.train.seed,
             num_tasks=d.loader_tasks,
-            num_cpus=d.loader_cpus,
         )
 
     def rows(self, subset: str) -> list[dict]:

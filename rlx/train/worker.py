@@ -14,6 +14,7 @@ import os
 import platform
 import random
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,11 @@ def seed_everything(seed: int, epoch: int, rank: int) -> None:
 def maybe_inject_fault(cfg: RunConfig, epoch: int, rank: int, marker: Path) -> None:
     """Test hook (`train.fail_at_epoch`): rank 0 dies once, after training epoch `epoch` but before its checkpoint."""
     if cfg.train.fail_at_epoch == epoch and rank == 0 and not marker.exists():
+        import ray.train
+
+        # Block until the controller has registered every earlier report, so the failure
+        # always lands after the last checkpoint (reports are polled, RAY_NOTES.md).
+        ray.train.get_all_reported_checkpoints()
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(f"fault injected in epoch {epoch}\n")
         log.warning("fault injection: exiting worker process in epoch %d", epoch)
@@ -51,6 +57,16 @@ def _note(run_dir: Path, line: str) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     with (run_dir / "progress.log").open("a") as fh:
         fh.write(line + "\n")
+
+
+def _print_progress(name: str, metrics: dict[str, float], epochs: int, done_here: int, elapsed: float) -> None:
+    """One line per epoch with an ETA, in words (Ray forwards worker stdout to the driver)."""
+    epoch = int(metrics["epoch"])
+    eta = elapsed / done_here * (epochs - epoch)
+    parts = [f"{k.split('/')[-1] if k.startswith('train/') else k}={v:.3f}" for k, v in metrics.items()
+             if k in ("train/loss", "train/top1", "val/top1", "val/mAP")]
+    print(f"[{name}] epoch {epoch}/{epochs}: {' '.join(parts)} ({metrics['time/epoch_s']:.0f} s, "
+          f"data wait {metrics['data/wait_fraction']:.0%}, ETA {eta / 60:.1f} min)", flush=True)
 
 
 def single_label_metrics(pred: Predictions, prefix: str) -> dict[str, float]:
@@ -113,6 +129,10 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
         log.info("resuming %s from its checkpoint after epoch %d", ctx.name, start_epoch)
 
     tracker = _open_tracker(cfg, ctx, data) if rank == 0 else None
+    import ray.data
+
+    ray.data.DataContext.get_current().enable_progress_bars = False  # one line per epoch instead (below)
+    started = time.perf_counter()
     run_dir = Path(ctx.storage) / ctx.name if "://" not in ctx.storage else Path(tempfile.gettempdir()) / ctx.name
     for epoch in range(start_epoch, cfg.optim.epochs):
         seed_everything(cfg.train.seed, epoch + 1, rank)
@@ -133,6 +153,7 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
         }
         if tracker is not None:
             tracker.log_metrics(metrics, step=epoch + 1)
+            _print_progress(ctx.name, metrics, cfg.optim.epochs, epoch + 1 - start_epoch, time.perf_counter() - started)
         with tempfile.TemporaryDirectory() as tmp:
             ckpt = None
             if rank == 0:
