@@ -23,3 +23,13 @@ def test_cli_appends_json_lines(tmp_path, capsys):
     saved = [json.loads(line) for line in out.read_text().splitlines()]
     assert printed == saved and len(saved) >= 4
     assert set(saved[0]) == {"name", "value", "unit", "baseline", "candidate", "details"}
+
+
+def test_quick_train_bench_measures_the_data_path(tmp_path, monkeypatch):
+    from rlx.bench import train
+
+    monkeypatch.setenv("RLX_CACHE", str(tmp_path))
+    (result,) = train.run(quick=True)
+    assert result.name == "train.steps_with_data_vs_compute_only" and result.value > 0
+    assert 0.0 <= result.details["data_wait_fraction"] < 1.0
+    assert result.details["steps_per_s_compute_only"] > 0

@@ -76,8 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rerun the same command with --resume to continue from its last checkpoint", file=sys.stderr)
         return 1
     seconds = time.perf_counter() - start
-    metrics = {k: v for k, v in (result.metrics or {}).items() if k.startswith(("test/", "val/", "epoch"))}
-    print(f"run {name} finished in {seconds:.0f} s: " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items())))
+    from rlx.tracking import find_run
+
+    tracked = find_run(ctx.experiment, name, ctx.tracking_uri)
+    final = tracked.client.get_run(tracked.run_id).data.metrics if tracked else (result.metrics or {})
+    shown = {k: v for k, v in final.items() if k.startswith(("test/", "val/top1", "val/mAP"))}
+    print(f"run {name} finished in {seconds:.0f} s: " + ", ".join(f"{k}={v:.3f}" for k, v in sorted(shown.items())))
     print(f"checkpoints: {Path(storage) / name if '://' not in storage else storage + '/' + name}")
     print(f"MLflow: {ctx.tracking_uri} (experiment {ctx.experiment}, run {name}); "
           f"view with: mlflow ui --backend-store-uri {ctx.tracking_uri} --host 127.0.0.1")

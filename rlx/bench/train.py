@@ -1,0 +1,115 @@
+"""`python -m rlx.bench train`: the training step, with and without the data path.
+
+- train.steps_with_data_vs_compute_only: SGD steps/s of the real epoch loop
+  fed by the real data path (synthetic benchmark videos → sample → decode →
+  augment, in process) over the same loop on the same batches pre-decoded in
+  memory (the compute ceiling). 1.0 means decoding costs nothing; the data
+  wait fraction is in the details.
+- train.two_branch_vs_tsn_videos_per_s (CUDA only): ResNet-101-v2, batch 24,
+  T = 8, bf16, with peak memory — the paper-size step.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from rlx.bench.common import BenchResult
+from rlx.config import ModelConfig, RunConfig
+from rlx.models import build_model
+from rlx.train.loop import StepOptions, train_one_epoch
+
+
+def _smoke_data(quick: bool):
+    from rlx.config import load_flat_yaml
+    from rlx.train.data import TrialData, prepare_dataset
+
+    flat = load_flat_yaml("configs/smoke.yaml") if not quick else {}
+    flat.update({"data.dataset": "synthetic", "model.backbone": "resnetv2_small", "model.bn_mode": "batch"})
+    if quick:
+        flat.update({"data.synthetic_videos_per_class": 4, "data.synthetic_frames": 16, "data.synthetic_size": 64,
+                     "data.input_size": 64, "data.short_side": 64, "data.num_segments": 4, "optim.batch_size": 4})
+    cfg = RunConfig.from_flat(flat)
+    return cfg, TrialData.open(prepare_dataset(cfg.data), cfg)
+
+
+def bench_data_path(quick: bool) -> BenchResult:
+    from rlx.data.pipeline import iter_local
+
+    cfg, data = _smoke_data(quick)
+    rows = data.rows("train")[: 16 if quick else 96]
+    spec = data.spec("train")
+    opts = StepOptions(device=torch.device("cpu"))
+    torch.manual_seed(0)
+    model = build_model(cfg.model, data.num_classes, cfg.data.in_channels)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    batch = cfg.optim.batch_size
+
+    train_one_epoch(model, iter_local(spec, rows[:batch], 0, batch), opt, data.normalizer, opts)  # warm-up
+    with_data = train_one_epoch(model, iter_local(spec, rows, 1, batch), opt, data.normalizer, opts)
+    cached = list(iter_local(spec, rows, 1, batch))
+    compute = train_one_epoch(model, cached, opt, data.normalizer, opts)
+    rate = lambda s: s.steps / s.seconds
+    return BenchResult(
+        name="train.steps_with_data_vs_compute_only",
+        value=round(rate(with_data) / rate(compute), 3),
+        unit="x",
+        baseline="epoch loop on pre-decoded batches (compute only)",
+        candidate="epoch loop fed by sample+decode+augment in process",
+        details={
+            "config": f"{cfg.model.arch} {cfg.model.backbone} B={batch} T={cfg.data.num_segments} {cfg.data.input_size}px cpu",
+            "steps_per_s_with_data": round(rate(with_data), 3),
+            "steps_per_s_compute_only": round(rate(compute), 3),
+            "data_wait_fraction": round(with_data.data_wait_fraction, 3),
+            "videos": len(rows),
+            "threads": torch.get_num_threads(),
+        },
+    )
+
+
+def bench_cuda_step(batch: int = 24, steps: int = 8, size: int = 224, repeats: int = 5) -> BenchResult:
+    device = torch.device("cuda")
+    rates, peaks = {}, {}
+    for arch in ("tsn", "two_branch"):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig(arch=arch), num_classes=101).to(device).to(memory_format=torch.channels_last)
+        opt = torch.optim.SGD(model.parameters(), lr=5e-4, momentum=0.9)
+        x = torch.randn(batch, steps, 3, size, size, device=device)
+        y = torch.randint(0, 101, (batch,), device=device)
+        torch.cuda.reset_peak_memory_stats()
+        for i in range(repeats + 2):
+            if i == 2:
+                torch.cuda.synchronize()
+                start = time.perf_counter()
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                loss = torch.nn.functional.cross_entropy(model(x).float(), y)
+            loss.backward()
+            opt.step()
+        torch.cuda.synchronize()
+        rates[arch] = batch * repeats / (time.perf_counter() - start)
+        peaks[arch] = torch.cuda.max_memory_allocated() / 2**30
+        del model, opt
+        torch.cuda.empty_cache()
+    return BenchResult(
+        name="train.two_branch_vs_tsn_videos_per_s",
+        value=round(rates["two_branch"] / rates["tsn"], 3),
+        unit="x",
+        baseline="tsn train step, videos/s",
+        candidate="two_branch train step, videos/s",
+        details={
+            "shape": f"resnetv2_101 B={batch} T={steps} {size}px bf16 channels_last",
+            "tsn_videos_per_s": round(rates["tsn"], 1),
+            "two_branch_videos_per_s": round(rates["two_branch"], 1),
+            "tsn_peak_gib": round(peaks["tsn"], 2),
+            "two_branch_peak_gib": round(peaks["two_branch"], 2),
+            "device": torch.cuda.get_device_name(),
+        },
+    )
+
+
+def run(quick: bool = False) -> list[BenchResult]:
+    results = [bench_data_path(quick)]
+    if torch.cuda.is_available() and not quick:
+        results.append(bench_cuda_step())
+    return results
