@@ -18,9 +18,10 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-# The main job on the embedded default.
+# The main job on the embedded default: synthetic videos -> Ray Data -> Ray Train -> MLflow.
+# --resume makes a rerun continue (or just re-test) the same run instead of refusing it.
 run: setup
-	$(PY) -m rlx.models
+	$(PY) -m rlx.train --config configs/smoke.yaml --resume
 
 # The whole suite, slow end-to-end tests included (what CI runs).
 test: setup

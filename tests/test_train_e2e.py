@@ -124,3 +124,13 @@ def test_rerun_with_the_same_name_resumes_a_failed_run(ray_local, cache, tmp_pat
     assert progress(ctx) == ["epoch 1 started", "epoch 2 started", "epoch 2 started", "epoch 3 started"]
     tracker = find_run("e2e", "rerun", tracking_uri=ctx.tracking_uri)
     assert tracker.client.get_run(tracker.run_id).info.status == "FINISHED"
+
+
+def test_same_seed_reproduces_the_same_metrics(ray_local, cache, tmp_path):
+    one_epoch = {"optim.epochs": 1, "optim.milestones": []}
+    _, ctx_a, _ = run(tmp_path, cache, "seed-a", **one_epoch)
+    _, ctx_b, _ = run(tmp_path, cache, "seed-b", **one_epoch)
+    _, ctx_c, _ = run(tmp_path, cache, "seed-c", **one_epoch, **{"train.seed": 1})
+    history = lambda name: [v for _, v in find_run("e2e", name, ctx_a.tracking_uri).metric_history("train/loss")]
+    assert history("seed-a") == history("seed-b")
+    assert history("seed-a") != history("seed-c")

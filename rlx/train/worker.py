@@ -131,7 +131,10 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
     tracker = _open_tracker(cfg, ctx, data) if rank == 0 else None
     import ray.data
 
-    ray.data.DataContext.get_current().enable_progress_bars = False  # one line per epoch instead (below)
+    data_context = ray.data.DataContext.get_current()
+    data_context.enable_progress_bars = False  # one line per epoch instead (below)
+    # Blocks in index order whatever task finishes first: the same seed gives the same batches.
+    data_context.execution_options.preserve_order = True
     started = time.perf_counter()
     run_dir = Path(ctx.storage) / ctx.name if "://" not in ctx.storage else Path(tempfile.gettempdir()) / ctx.name
     for epoch in range(start_epoch, cfg.optim.epochs):
