@@ -187,24 +187,8 @@ class TrialData:
     def spec(self, mode: str):
         from rlx.data.pipeline import PipelineSpec
 
-        d, e = self.cfg.data, self.cfg.eval
-        charades_test = d.multilabel and mode == "test"
-        return PipelineSpec(
-            videos_root=self.source.root,
-            mode=mode,
-            modality=d.modality,
-            num_segments=d.num_segments,
-            new_length=d.new_length,
-            input_size=d.input_size,
-            short_side=d.short_side,
-            num_groups=1 if charades_test else e.num_groups,
-            num_crops=1 if charades_test else e.num_crops,
-            num_clips=e.num_clips if charades_test else 0,
-            clip_len=e.clip_length,
-            multilabel=d.multilabel,
-            num_classes=self.num_classes,
-            seed=self.cfg.train.seed,
-            num_tasks=d.loader_tasks,
+        return PipelineSpec.from_config(
+            self.cfg.data, mode, self.source.root, self.num_classes, self.cfg.train.seed, evaluation=self.cfg.eval
         )
 
     def rows(self, subset: str) -> list[dict]:
