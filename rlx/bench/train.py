@@ -108,8 +108,43 @@ def bench_cuda_step(batch: int = 24, steps: int = 8, size: int = 224, repeats: i
     )
 
 
+def bench_smoke_run() -> BenchResult:
+    """`python -m rlx.train --config configs/smoke.yaml` in a scratch folder: wall time vs time in epochs."""
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from rlx.tracking import find_run
+
+    config = Path("configs/smoke.yaml").resolve()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in __import__("os").environ.items() if k != "MLFLOW_TRACKING_URI"}
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "rlx.train", "--config", str(config), "--name", "bench-smoke"],
+                       cwd=tmp, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall = time.perf_counter() - start
+        run = find_run("rlx-train", "bench-smoke", f"sqlite:///{Path(tmp) / 'mlruns.db'}")
+        metrics = run.client.get_run(run.run_id).data.metrics
+        epoch_s = sum(v for _, v in run.metric_history("time/epoch_s"))
+    return BenchResult(
+        name="train.smoke_run_wall_vs_epoch_time",
+        value=round(wall / epoch_s, 3),
+        unit="x",
+        baseline="time inside training epochs (sum of time/epoch_s)",
+        candidate="wall time of `python -m rlx.train --config configs/smoke.yaml` (data prep, Ray start, test, MLflow)",
+        details={
+            "wall_s": round(wall, 1),
+            "epochs_s": round(epoch_s, 1),
+            **{k: round(v, 4) for k, v in metrics.items() if k.startswith(("test/", "val/top1"))},
+        },
+    )
+
+
 def run(quick: bool = False) -> list[BenchResult]:
     results = [bench_data_path(quick)]
+    if not quick:
+        results.append(bench_smoke_run())
     if torch.cuda.is_available() and not quick:
         results.append(bench_cuda_step())
     return results

@@ -167,6 +167,7 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
     final = _final_evaluation(model, data, cfg, opts, rank, world, tracker)
     ray.train.report({"epoch": cfg.optim.epochs, **final})
     if tracker is not None:
+        tracker.set_tags({"rlx.checkpoint": str(run_dir / f"epoch_{cfg.optim.epochs:04d}")})
         tracker.finish("FINISHED")
 
 
