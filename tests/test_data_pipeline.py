@@ -245,7 +245,7 @@ def test_spec_rejects_invalid_values(kwargs):
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray = pytest.importorskip("ray")
+    import ray
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     import ray.data
 

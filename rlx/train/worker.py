@@ -89,6 +89,8 @@ def evaluation_metrics(pred: Predictions, prefix: str, multilabel: bool) -> dict
     if multilabel:
         from rlx.eval.metrics import charades_map
 
+        if not pred.labels.any():  # e.g. a tiny hold-out of label-less videos: mAP is undefined
+            return {f"{prefix}/loss": pred.loss}
         mean_ap, _ = charades_map(pred.scores, pred.labels)
         return {f"{prefix}/mAP": mean_ap, f"{prefix}/loss": pred.loss}
     return single_label_metrics(pred, prefix)
