@@ -19,6 +19,8 @@ import hashlib
 import json
 import logging
 import math
+import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,14 +133,16 @@ def prepare_dataset(cfg: DataConfig, cache_dir: Path | None = None) -> Path:
         index = probe.probe_index(index, videos, min_frames=1)
     index = assign_subsets(index, cfg.val_fraction)
 
-    tmp = folder.with_name(folder.name + ".tmp")
+    tmp = folder.with_name(f"{folder.name}.tmp-{uuid.uuid4().hex[:8]}")  # concurrent trials may prepare at once
     tmp.mkdir(parents=True, exist_ok=True)
     index.attrs["classes"] = classes
     splits.write_index(index, tmp / "index.parquet")
     (tmp / "classes.txt").write_text("".join(f"{name}\n" for name in classes))
     (tmp / "source.json").write_text(json.dumps({"root": str(videos), "layout": layout, **identity}, indent=1))
-    if not folder.exists():  # another process may have prepared it meanwhile: keep theirs
-        tmp.replace(folder)
+    try:
+        tmp.rename(folder)
+    except OSError:  # another process prepared it meanwhile: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 

@@ -138,6 +138,7 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
     # Blocks in index order whatever task finishes first: the same seed gives the same batches.
     data_context.execution_options.preserve_order = True
     started = time.perf_counter()
+    last_metrics: dict[str, float] = {}
     run_dir = Path(ctx.storage) / ctx.name if "://" not in ctx.storage else Path(tempfile.gettempdir()) / ctx.name
     for epoch in range(start_epoch, cfg.optim.epochs):
         seed_everything(cfg.train.seed, epoch + 1, rank)
@@ -156,6 +157,7 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
             "data/wait_fraction": stats.data_wait_fraction,
             "time/epoch_s": stats.seconds,
         }
+        last_metrics = metrics
         if tracker is not None:
             tracker.log_metrics(metrics, step=epoch + 1)
             _print_progress(ctx.name, metrics, cfg.optim.epochs, epoch + 1 - start_epoch, time.perf_counter() - started)
@@ -167,7 +169,8 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
             ray.train.report(metrics, checkpoint=ckpt, checkpoint_dir_name=f"epoch_{epoch + 1:04d}")
 
     final = _final_evaluation(model, data, cfg, opts, rank, world, tracker)
-    ray.train.report({"epoch": cfg.optim.epochs, **final})
+    # The last validation metrics ride along: a Tune scheduler expects its metric in every report.
+    ray.train.report({**last_metrics, "epoch": cfg.optim.epochs, **final})
     if tracker is not None:
         tracker.set_tags({"rlx.checkpoint": str(run_dir / f"epoch_{cfg.optim.epochs:04d}")})
         tracker.finish("FINISHED")

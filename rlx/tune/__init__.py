@@ -1,0 +1,1 @@
+"""Hyperparameter search: search-space files, plans, the Ray Tune run, two-stream fusion."""

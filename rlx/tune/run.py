@@ -1,0 +1,120 @@
+"""Running a search: one Ray Tune `Tuner` per group over per-trial drivers.
+
+Three layers (RAY_NOTES.md, Ray's train/tune interop pattern):
+    Tuner (one per group of the axes)
+      └─ trial driver (`trial_driver`, a Tune function trainable, ~0 CPU)
+           └─ TorchTrainer of one training run (`rlx.train.driver`), its workers
+Each trial's Ray Train run and MLflow child run are named from the Tune trial
+id, so `--resume` (Tuner.restore) continues the same trials, checkpoints and
+MLflow runs instead of starting new ones. One MLflow parent run per search
+holds the space file, the plan and the summary.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rlx.tune.space import Group, SearchSpace
+
+log = logging.getLogger(__name__)
+DRIVER_RESOURCES = {"CPU": 0.01}  # the driver only waits on its trainer; the workers hold the real CPUs
+
+
+@dataclass(frozen=True)
+class TrialBase:
+    """What every trial of a group shares (passed to the driver with tune.with_parameters)."""
+
+    space_name: str
+    group_slug: str
+    storage: str
+    tracking_uri: str
+    dataset_dir: str
+    parent_run_id: str
+
+
+def trial_driver(config: dict[str, Any], base: TrialBase) -> None:
+    """The Tune trainable: one TorchTrainer run for this trial's config."""
+    from ray import tune
+    from ray.tune.integration.ray_train import TuneReportCallback
+
+    from rlx.config import RunConfig
+    from rlx.train.data import prepare_dataset
+    from rlx.train.driver import RunContext, run_training
+
+    cfg = RunConfig.from_flat(config)
+    trial_id = tune.get_context().get_trial_id()
+    ctx = RunContext(
+        name=f"{base.space_name}-{base.group_slug}-{trial_id}",
+        storage=base.storage,
+        tracking_uri=base.tracking_uri,
+        experiment=base.space_name,
+        # Prepared once per group by the launcher; a searched data key may need its own folder (cached).
+        dataset_dir=str(prepare_dataset(cfg.data)) if _data_searched(config, base) else base.dataset_dir,
+        parent_run_id=base.parent_run_id,
+    )
+    run_training(cfg, ctx, callbacks=[TuneReportCallback()])
+
+
+def _data_searched(config: dict[str, Any], base: TrialBase) -> bool:
+    import json
+
+    source = json.loads((Path(base.dataset_dir) / "source.json").read_text())
+    return any(config.get(f"data.{k}", v) != v for k, v in (("dataset", source["dataset"]), ("split", source["split"])))
+
+
+def max_concurrent_trials(space: SearchSpace, cluster: dict[str, float]) -> int:
+    """Trials that fit at once: Tune cannot see the trainers' placement groups (RAY_NOTES.md)."""
+    r = space.resources
+    cfg = space.sample_config(space.groups()[0])
+    cpus = r.workers_per_trial * r.cpus_per_worker + cfg.data.loader_tasks * cfg.data.loader_cpus
+    fits = [math.floor(cluster.get("CPU", 1) / cpus)]
+    if r.gpus_per_worker:
+        fits.append(math.floor(cluster.get("GPU", 0) / (r.workers_per_trial * r.gpus_per_worker)))
+    return max(1, min(fits))
+
+
+def _scheduler(space: SearchSpace, epochs: int):
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    if space.scheduler.type == "asha":
+        # time_attr=epoch: training_iteration restarts after a restore (RAY_NOTES.md).
+        return ASHAScheduler(time_attr="epoch", max_t=epochs, grace_period=min(space.scheduler.grace_period, epochs),
+                             reduction_factor=space.scheduler.reduction_factor)
+    return FIFOScheduler()
+
+
+def run_group(space: SearchSpace, group: Group, base: TrialBase, resume: bool, concurrency: int):
+    from ray import tune
+
+    epochs = space.sample_config(group).optim.epochs
+    trainable = tune.with_resources(tune.with_parameters(trial_driver, base=base), DRIVER_RESOURCES)
+    path = f"{base.storage.rstrip('/')}/{space.name}-{group.slug}"
+    if resume and tune.Tuner.can_restore(path):
+        log.info("resuming group %s from %s", group.key or "all", path)
+        tuner = tune.Tuner.restore(path, trainable, resume_unfinished=True, resume_errored=True,
+                                   param_space=space.param_space(group))
+    else:
+        tuner = tune.Tuner(
+            trainable,
+            param_space=space.param_space(group),
+            tune_config=tune.TuneConfig(metric=space.metric, mode=space.mode, scheduler=_scheduler(space, epochs),
+                                        num_samples=space.num_samples, max_concurrent_trials=concurrency),
+            run_config=tune.RunConfig(name=f"{space.name}-{group.slug}", storage_path=base.storage),
+        )
+    return tuner.fit()
+
+
+def summarize(space: SearchSpace, group: Group, results) -> dict[str, Any]:
+    """Best trial of a group: its config (searched keys), metric and trial count."""
+    best = results.get_best_result(metric=space.metric, mode=space.mode, scope="all")
+    searched = {k: best.config.get(k) for k in space.search}
+    return {
+        "group": group.key or "all",
+        "trials": len(results),
+        "errors": len(results.errors),
+        "best": searched,
+        space.metric: (best.metrics or {}).get(space.metric),
+    }
