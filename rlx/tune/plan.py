@@ -84,11 +84,11 @@ def describe(space: SearchSpace) -> str:
              f"{space.resources.gpus_per_worker:g} GPU, {space.resources.cpus_per_worker:g} CPU",
              "", f"{'group':<50} {'trials':>6} {'trial-epochs':>12} {'GPU-hours':>10}"]
     for p in plans:
-        hours = f"{p.gpu_hours:.1f}" if p.gpu_hours is not None else "-"
+        hours = f"{p.gpu_hours:.3g}" if p.gpu_hours is not None else "-"
         lines.append(f"{p.group.key or 'all':<50} {p.trials:>6} {p.max_trial_epochs:>12} {hours:>10}")
     total_hours = sum(p.gpu_hours or 0 for p in plans)
     lines.append(f"{'total':<50} {sum(p.trials for p in plans):>6} {sum(p.max_trial_epochs for p in plans):>12} "
-                 f"{total_hours:>10.1f}")
+                 f"{total_hours:>10.3g}")
     if any(p.gpu_hours for p in plans):
         lines.append(f"GPU-hours: upper bound (every trial to the last epoch), {plans[0].cost_basis}")
     if space.fusion_step:

@@ -115,8 +115,11 @@ class SearchSpace:
         keys = list(self.axes)
         out = []
         for values in itertools.product(*(self.axes[k] for k in keys)):
-            point = tuple(zip(keys, values))
-            out.append(Group(point, {**self.fixed, **self.resource_keys(), **dict(point)}))
+            flat: dict[str, Any] = {}
+            for key, value in zip(keys, values):
+                flat.update(_point(value, key))
+            point = tuple((k, _label(v)) for k, v in zip(keys, values))
+            out.append(Group(point, {**self.fixed, **self.resource_keys(), **flat}))
         return out
 
     def resource_keys(self) -> dict[str, Any]:
@@ -163,9 +166,10 @@ def load_space(path: str | Path, *, check_data: bool = True, cluster: Mapping[st
         raise fail("name", f"{raw['name']!r} may only hold letters, digits, '_', '-', '.' (it names the MLflow experiment)")
 
     fixed = flatten(_mapping(raw.get("fixed", {}), "fixed", fail))
-    axes = {k: tuple(_list(v, f"axes.{k}", fail)) for k, v in flatten(_mapping(raw.get("axes", {}), "axes", fail)).items()}
+    axes = _axes(raw.get("axes", {}), fail)
     search = {k: _sampler(v, f"search.{k}", fail) for k, v in _search_entries(raw.get("search", {}), fail).items()}
-    for a, b in itertools.combinations((("fixed", fixed), ("axes", axes), ("search", search)), 2):
+    axis_keys = {k: None for values in axes.values() for v in values for k in _point(v, "")}
+    for a, b in itertools.combinations((("fixed", fixed), ("axes", axis_keys), ("search", search)), 2):
         both = sorted(set(a[1]) & set(b[1]))
         if both:
             raise fail(f"{b[0]}.{both[0]}", f"also set in {a[0]}: a key is fixed, an axis or searched, not two of these")
@@ -192,6 +196,40 @@ def load_space(path: str | Path, *, check_data: bool = True, cluster: Mapping[st
         _check_data(space, fail)
     _check_resources(space, cluster or local_cluster(), fail)
     return space
+
+
+def _axes(value: Any, fail) -> dict[str, tuple[Any, ...]]:
+    """`key: [v1, v2]`, or a named axis of bundles `name: [{key: v, key2: w}, ...]` (values that move together,
+    e.g. a dataset and its paths)."""
+    axes: dict[str, tuple[Any, ...]] = {}
+    for name, values in _mapping(value, "axes", fail).items():
+        items = _list(values, f"axes.{name}", fail)
+        bundles = [isinstance(v, Mapping) for v in items]
+        if any(bundles) and not all(bundles):
+            raise fail(f"axes.{name}", "mixes plain values and bundles of keys")
+        axes[name] = tuple(_bundle(v) if b else v for v, b in zip(items, bundles))
+        labels = [_label(v) for v in axes[name]]
+        if len(set(map(str, labels))) != len(labels):
+            raise fail(f"axes.{name}", f"two values share the label {labels}: give each bundle a `name`")
+    return axes
+
+
+def _bundle(value: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """A bundle as ((key, value), ...); an optional `name` (the group label) goes first."""
+    items = flatten({k: v for k, v in value.items() if k != "name"})
+    return ((("name", value["name"]),) if "name" in value else ()) + tuple(items.items())
+
+
+def _point(value: Any, key: str) -> dict[str, Any]:
+    """The flat keys one axis value sets: a bundle's keys (less its name), or {axis key: value}."""
+    if isinstance(value, tuple) and value and isinstance(value[0], tuple):
+        return {k: v for k, v in value if k != "name"}
+    return {key: value}
+
+
+def _label(value: Any) -> Any:
+    """How a group names an axis value: a bundle by its first value."""
+    return value[0][1] if isinstance(value, tuple) and value and isinstance(value[0], tuple) else value
 
 
 def _mapping(value: Any, key: str, fail) -> Mapping[str, Any]:

@@ -1,0 +1,144 @@
+"""Search-space files: every mistake is caught before Ray starts, with the file and the key."""
+from pathlib import Path
+
+import pytest
+
+from rlx.tune.plan import describe
+from rlx.tune.space import SpaceError, load_space
+
+GOOD = """
+name: ablation-test
+description: a small valid space
+fixed: {data.dataset: synthetic, model.backbone: resnetv2_small, optim.epochs: 4, optim.milestones: [3]}
+axes:
+  data.num_segments: [4, 8]
+  data.split: [1]
+search:
+  model.arch: {grid: [local, two_branch]}
+  model.insert_after: {grid: [conv5_1, conv5_2, conv5_3]}
+  model.dropout: {uniform: [0.5, 0.9], role: nuisance}
+  model.bn_momentum: {loguniform: [0.0001, 0.1], role: nuisance}
+  data.input_size: {randint: [64, 96]}
+num_samples: 2
+scheduler: {type: asha, grace_period: 1, reduction_factor: 2}
+metric: val/top1
+mode: max
+resources: {workers_per_trial: 1, gpus_per_worker: 0, cpus_per_worker: 1}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "space.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_valid_space_expands_into_groups_and_trials(tmp_path):
+    space = load_space(write(tmp_path, GOOD))
+    groups = space.groups()
+    assert [g.key for g in groups] == ["data.num_segments=4,data.split=1", "data.num_segments=8,data.split=1"]
+    assert groups[0].slug == "num_segments_4-split_1"
+    assert space.trials_per_group() == 2 * 2 * 3  # num_samples × grid sizes
+    param_space = space.param_space(groups[1])
+    assert param_space["data.num_segments"] == 8 and param_space["model.backbone"] == "resnetv2_small"
+    assert param_space["model.arch"] == {"grid_search": ["local", "two_branch"]}
+    assert space.search["model.dropout"].role == "nuisance"
+    assert space.search["data.input_size"].tune_domain().upper == 97  # randint high is inclusive in the file
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (("mode: max", "mode: maximum"), "mode: 'maximum' is not max or min"),
+        (("num_samples: 2", "num_samples: 2\nsamples: 3"), "samples: unknown key"),
+        (("model.dropout: {uniform: [0.5, 0.9]", "model.dropot: {uniform: [0.5, 0.9]"), "unknown config key 'model.dropot'"),
+        (("[0.5, 0.9]", "[0.9, 0.5]"), r"search.model.dropout.uniform: range \[0.9, 0.5\] is empty"),
+        (("[0.0001, 0.1]", "[0, 0.1]"), "loguniform needs low > 0"),
+        (("conv5_3]", "conv4_3]"), "search.model.insert_after: 'conv4_3' rejected"),
+        (("[local, two_branch]", "[local, tsm]"), "search.model.arch: 'tsm' rejected"),
+        (("data.split: [1]", "data.split: [4]"), "axes.data.split: data.split: 4 is not one of 1, 2, 3"),
+        (("data.split: [1]", "data.split: []"), "axes.data.split: expected a non-empty list"),
+        (("metric: val/top1", "metric: val/mAP"), "metric: 'val/mAP' is not reported by single-label runs"),
+        (("{grid: [local, two_branch]}", "{grid: [local, two_branch], sobol: 3}"), "search.model.arch.sobol: unknown sampler"),
+        (("type: asha", "type: hyperband"), "scheduler.type: 'hyperband' is not fifo or asha"),
+        (("gpus_per_worker: 0", "gpus_per_worker: 1"), "resources.gpus_per_worker: 1 GPU per worker but the largest node has 0"),
+        (("cpus_per_worker: 1", "cpus_per_worker: 64"), "resources.cpus_per_worker: 64 CPUs per worker"),
+        (("optim.epochs: 4,", "optim.epochs: 4, model.arch: tsn,"), "search.model.arch: also set in fixed"),
+        (("description: a small valid space", "description: ''"), "description: required"),
+    ],
+)
+def test_mistakes_name_the_file_and_the_key(tmp_path, change, message):
+    old, new = change
+    assert old in GOOD
+    path = write(tmp_path, GOOD.replace(old, new, 1))
+    with pytest.raises(SpaceError, match=message) as err:
+        load_space(path)
+    assert str(err.value).startswith(str(path))
+
+
+def test_missing_dataset_is_reported_with_its_path(tmp_path):
+    text = GOOD.replace("data.dataset: synthetic", "data.dataset: ucf101, data.videos: /nowhere/ucf101, data.annotations: /nowhere/ann")
+    with pytest.raises(SpaceError, match=r"dataset not found at /nowhere/ucf101 \(data.videos\); see README"):
+        load_space(write(tmp_path, text))
+
+
+def test_cluster_resources_are_checked_against_the_largest_node(tmp_path):
+    text = GOOD.replace("gpus_per_worker: 0", "gpus_per_worker: 1")
+    space = load_space(write(tmp_path, text), cluster={"CPU": 16, "GPU": 8})
+    assert space.resources.gpus_per_worker == 1
+
+
+def test_dry_run_plan_counts_trials_and_estimates_gpu_hours(tmp_path):
+    text = GOOD.replace("gpus_per_worker: 0", "gpus_per_worker: 1")
+    space = load_space(write(tmp_path, text), cluster={"CPU": 16, "GPU": 8})
+    plan = describe(space)
+    assert "data.num_segments=4,data.split=1" in plan and "model.dropout uniform [0.5, 0.9] [nuisance]" in plan
+    total = [line for line in plan.splitlines() if line.startswith("total")][0].split()
+    assert total[1:3] == ["24", "96"]  # 2 groups × 12 trials; × 4 epochs
+    assert float(total[3]) > 0 and "estimate" in plan
+
+
+SPACES = sorted((Path(__file__).parent.parent / "tune_spaces").glob("*.yaml"))
+GPU_NODE = {"CPU": 96, "GPU": 8}
+
+
+@pytest.mark.parametrize("path", SPACES, ids=lambda p: p.stem)
+def test_every_shipped_space_is_valid(path):
+    space = load_space(path, check_data=False, cluster=GPU_NODE)
+    assert space.groups() and space.trials_per_group() >= 1
+    assert describe(space)
+
+
+@pytest.mark.parametrize("path", [p for p in SPACES if p.stem != "smoke"], ids=lambda p: p.stem)
+def test_real_data_spaces_say_where_the_data_is_missing(path):
+    with pytest.raises(SpaceError, match=r"dataset not found at .*; see README"):
+        load_space(path, cluster=GPU_NODE)
+
+
+def test_smoke_space_validates_on_this_machine():
+    space = load_space(Path(__file__).parent.parent / "tune_spaces" / "smoke.yaml")
+    assert space.search["model.arch"].values == ("local", "nonlocal", "two_branch")
+
+
+def test_bundled_axis_moves_keys_together(tmp_path):
+    text = GOOD.replace("""axes:
+  data.num_segments: [4, 8]
+  data.split: [1]""", """axes:
+  stream:
+    - {data.modality: rgb, optim.epochs: 4}
+    - {data.modality: flow, data.new_length: 10, optim.epochs: 6}""").replace("optim.epochs: 4, ", "")
+    space = load_space(write(tmp_path, text), check_data=False)  # no flow for the synthetic data
+    groups = space.groups()
+    assert [g.key for g in groups] == ["stream=rgb", "stream=flow"]
+    assert groups[1].flat["data.new_length"] == 10 and groups[1].flat["optim.epochs"] == 6
+    assert space.sample_config(groups[1]).data.in_channels == 20
+
+
+def test_bundles_with_the_same_label_need_names(tmp_path):
+    text = GOOD.replace("""axes:
+  data.num_segments: [4, 8]""", """axes:
+  stream:
+    - {data.num_segments: 4, optim.batch_size: 8}
+    - {data.num_segments: 4, optim.batch_size: 16}""")
+    with pytest.raises(SpaceError, match="axes.stream: two values share the label .*give each bundle a `name`"):
+        load_space(write(tmp_path, text))
