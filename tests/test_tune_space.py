@@ -65,6 +65,7 @@ def test_valid_space_expands_into_groups_and_trials(tmp_path):
         (("cpus_per_worker: 1", "cpus_per_worker: 64"), "resources.cpus_per_worker: 64 CPUs per worker"),
         (("optim.epochs: 4,", "optim.epochs: 4, model.arch: tsn,"), "search.model.arch: also set in fixed"),
         (("description: a small valid space", "description: ''"), "description: required"),
+        (("optim.epochs: 4,", "optim.epochs: 4, train.num_workers: 2,"), "train.num_workers: set by resources.workers_per_trial"),
     ],
 )
 def test_mistakes_name_the_file_and_the_key(tmp_path, change, message):

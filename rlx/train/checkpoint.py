@@ -24,7 +24,7 @@ class TrainState:
     model: dict[str, Any]
     optimizer: dict[str, Any]
     scheduler: dict[str, Any]
-    best_val_top1: float | None = None
+    metrics: dict[str, float] | None = None  # the epoch's reported metrics (a finished run re-reports them)
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -33,14 +33,14 @@ def unwrap(model: nn.Module) -> nn.Module:
 
 
 def save_state(folder: Path, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, epochs_done: int,
-               best_val_top1: float | None = None) -> Path:
+               metrics: dict[str, float] | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     payload = {
         "epochs_done": epochs_done,
         "model": unwrap(model).state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
-        "best_val_top1": best_val_top1,
+        "metrics": {k: float(v) for k, v in (metrics or {}).items()},
     }
     tmp = folder / (STATE_FILE + ".tmp")
     torch.save(payload, tmp)
@@ -53,7 +53,7 @@ def load_state(folder: Path) -> TrainState:
     if not path.is_file():
         raise FileNotFoundError(f"no {STATE_FILE} in checkpoint {folder}")
     raw = torch.load(path, map_location="cpu", weights_only=True)
-    return TrainState(raw["epochs_done"], raw["model"], raw["optimizer"], raw["scheduler"], raw.get("best_val_top1"))
+    return TrainState(raw["epochs_done"], raw["model"], raw["optimizer"], raw["scheduler"], raw.get("metrics"))
 
 
 def restore(state: TrainState, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any) -> None:

@@ -122,12 +122,14 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(cfg.optim.milestones), gamma=0.1)
 
     start_epoch = 0
+    resumed_metrics: dict[str, float] = {}
     checkpoint = ray.train.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
             state = load_state(Path(folder))
         restore(state, model, optimizer, scheduler)
         start_epoch = state.epochs_done
+        resumed_metrics = state.metrics or {}
         log.info("resuming %s from its checkpoint after epoch %d", ctx.name, start_epoch)
 
     tracker = _open_tracker(cfg, ctx, data) if rank == 0 else None
@@ -138,7 +140,7 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
     # Blocks in index order whatever task finishes first: the same seed gives the same batches.
     data_context.execution_options.preserve_order = True
     started = time.perf_counter()
-    last_metrics: dict[str, float] = {}
+    last_metrics: dict[str, float] = resumed_metrics  # a run resumed after its last epoch re-reports these
     run_dir = Path(ctx.storage) / ctx.name if "://" not in ctx.storage else Path(tempfile.gettempdir()) / ctx.name
     for epoch in range(start_epoch, cfg.optim.epochs):
         seed_everything(cfg.train.seed, epoch + 1, rank)
@@ -164,7 +166,7 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             ckpt = None
             if rank == 0:
-                save_state(Path(tmp), model, optimizer, scheduler, epoch + 1)
+                save_state(Path(tmp), model, optimizer, scheduler, epoch + 1, metrics)
                 ckpt = ray.train.Checkpoint.from_directory(tmp)
             ray.train.report(metrics, checkpoint=ckpt, checkpoint_dir_name=f"epoch_{epoch + 1:04d}")
 

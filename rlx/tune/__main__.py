@@ -53,9 +53,11 @@ def main(argv: list[str] | None = None) -> int:
 def _override(space, overrides: dict):
     from rlx.tune.space import SpaceError, load_space  # noqa: F401  (same validation path)
 
-    clash = sorted(set(overrides) & (set(space.axes) | set(space.search)))
+    from rlx.tune.space import RESOURCE_CONFIG_KEYS
+
+    clash = sorted(set(overrides) & (set(space.axes) | set(space.search) | set(RESOURCE_CONFIG_KEYS)))
     if clash:
-        raise SpaceError(f"{space.path}: --set {clash[0]}: the key is an axis or searched; only fixed keys can be set")
+        raise SpaceError(f"{space.path}: --set {clash[0]}: the key is an axis or searched; only fixed keys can be set (resources: edit the space)")
     updated = dataclasses.replace(space, fixed={**space.fixed, **overrides})
     from rlx.tune.space import _check_values, _check_metric
 

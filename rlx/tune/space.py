@@ -33,6 +33,8 @@ SINGLE_LABEL_METRICS = {"val/top1", "val/top5", "val/loss", "train/loss", "train
 MULTI_LABEL_METRICS = {"val/mAP", "val/loss", "train/loss"}
 RESOURCE_KEYS = {"workers_per_trial", "gpus_per_worker", "cpus_per_worker"}
 SCHEDULER_KEYS = {"type", "grace_period", "reduction_factor"}
+RESOURCE_CONFIG_KEYS = {"train.num_workers": "workers_per_trial", "train.use_gpu": "gpus_per_worker",
+                        "train.cpus_per_worker": "cpus_per_worker"}
 
 
 class SpaceError(ValueError):
@@ -174,6 +176,9 @@ def load_space(path: str | Path, *, check_data: bool = True, cluster: Mapping[st
         if both:
             raise fail(f"{b[0]}.{both[0]}", f"also set in {a[0]}: a key is fixed, an axis or searched, not two of these")
 
+    for key in RESOURCE_CONFIG_KEYS:
+        if key in fixed or key in search or key in axis_keys:
+            raise fail(key, f"set by resources.{RESOURCE_CONFIG_KEYS[key]}, not as a config key")
     space = SearchSpace(
         path=where,
         name=raw["name"],
