@@ -61,6 +61,9 @@ class DataConfig:
     new_length: int = 1  # frames (rgb) or flow fields (flow) per snippet
     input_size: int = 224
     short_side: int = 256  # frames are resized to this short side before cropping (TSN: 256 for 224)
+    # Training-time horizontal flip (TSN). Off for data whose classes are mirror images of each
+    # other: the synthetic order_left_to_right flipped is an order_right_to_left clip.
+    flip: bool = True
     # Real datasets: the videos (or rawframes / flow) root and either the
     # official annotation folder or an index.parquet from `rlx.data index`.
     videos: str = ""

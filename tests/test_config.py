@@ -46,3 +46,11 @@ def test_bad_keys_and_values_name_the_key(flat, message):
 def test_sections_are_frozen():
     with pytest.raises(Exception):
         ModelConfig().arch = "tsn"  # type: ignore[misc]
+
+
+def test_flip_key_reaches_the_pipeline_spec():
+    from rlx.data.pipeline import PipelineSpec
+
+    off = PipelineSpec.from_config(RunConfig.from_flat({"data.flip": False}).data, "train", "/videos")
+    on = PipelineSpec.from_config(RunConfig().data, "train", "/videos")
+    assert off.flip is False and on.flip is True

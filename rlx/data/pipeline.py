@@ -135,6 +135,7 @@ class PipelineSpec:
             seed=seed,
             num_tasks=data.loader_tasks,
             num_cpus=data.loader_cpus,
+            flip=data.flip,
             **views,
         )
 

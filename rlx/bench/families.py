@@ -1,0 +1,207 @@
+"""`rlx.bench.families`: what each arch learns, per class family of the synthetic benchmark.
+
+The synthetic benchmark (`rlx.data.synthetic`) has three families: `appearance_*`
+(one frame suffices), `order_*` (two pairs of classes whose clips are exact
+time reversals of each other: an order-invariant model is at chance within a
+pair) and `interaction_*`. The paper's claim in miniature: the relational
+branch (R-LSTM) sees order, the local branch (temporal average) cannot.
+
+`local`, `nonlocal` and `two_branch` are trained in process (no Ray) with the
+CPU recipe `RECIPE` on the real data path (`prepare_dataset` → `iter_local`:
+sample → decode → augment) and the real epoch loop, for each seed in `SEEDS`,
+and tested under the test protocol (`eval.*` views). Results (value = mean
+over seeds of candidate minus baseline accuracy, in percentage points):
+
+- families.order_acc_nonlocal_vs_local
+- families.order_acc_two_branch_vs_local        (the claim: >= 30 points)
+- families.appearance_acc_nonlocal_vs_local
+- families.appearance_acc_two_branch_vs_local   (should stay within a few points of 0)
+
+`details` holds every per-family accuracy per arch and seed (plus the
+within-pair accuracy of each order pair) and wall times.
+
+Training flip is OFF (`TRAIN_FLIP`). A horizontal mirror turns an
+`order_left_to_right` clip into one drawn exactly from `order_right_to_left`'s
+distribution, so with the default TSN flip that pair is label noise and no
+model beats chance on it: order accuracy is then capped near 75 % for the
+relational archs (25 points over `local`). The config has no key for the flip
+yet (`PipelineSpec.flip` is not mapped from `DataConfig`), so the benchmark
+sets it on the training `PipelineSpec` directly.
+
+`quick=True`: a tiny benchmark (4 clips per class, 16 frames, 64 px, T=4),
+one epoch, one seed: it checks the code path in ~20 s; its accuracies mean
+nothing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlx.bench.common import BenchResult
+
+ARCHS = ("local", "nonlocal", "two_branch")
+SEEDS = (0, 1)
+TRAIN_FLIP = False
+FAMILIES = ("appearance", "order", "interaction")
+
+# The CPU recipe (flat config keys): configs/smoke.yaml plus these.
+RECIPE: dict[str, Any] = {
+    "data.dataset": "synthetic",
+    "data.modality": "rgb",
+    "data.synthetic_videos_per_class": 32,
+    "data.synthetic_frames": 40,
+    "data.synthetic_size": 64,
+    "data.input_size": 64,
+    "data.short_side": 64,
+    "data.num_segments": 8,
+    "model.backbone": "resnetv2_small",
+    "model.insert_after": "conv5_2",
+    "model.dropout": 0.5,
+    "model.bn_mode": "batch",
+    "model.bn_momentum": 0.1,
+    "optim.lr": 0.02,
+    "optim.epochs": 10,
+    "optim.milestones": [7],
+    "optim.batch_size": 8,
+    "optim.grad_clip": 5.0,
+    "eval.num_groups": 2,
+    "eval.num_crops": 1,
+}
+QUICK: dict[str, Any] = {
+    "data.synthetic_videos_per_class": 4,
+    "data.synthetic_frames": 16,
+    "data.synthetic_size": 64,
+    "data.num_segments": 4,
+    "optim.epochs": 1,
+    "optim.milestones": [],
+    "optim.batch_size": 4,
+    "eval.num_groups": 1,
+}
+
+
+def family_accuracy(scores: np.ndarray, labels: np.ndarray, class_names: list[str]) -> dict[str, float]:
+    """Top-1 accuracy in percent: overall, per family, and within each order pair (NaN when absent)."""
+    from rlx.data.synthetic import ORDER_PAIRS, class_family
+
+    pred = scores.argmax(axis=1)
+    names = np.asarray(class_names, dtype=object)[labels]
+
+    def acc(mask: np.ndarray) -> float:
+        return round(100.0 * float((pred[mask] == labels[mask]).mean()), 2) if mask.any() else float("nan")
+
+    out = {"all": acc(np.ones(len(labels), bool))}
+    families = np.asarray([class_family(n) for n in names], dtype=object)
+    for family in FAMILIES:
+        out[family] = acc(families == family)
+    for first, second in ORDER_PAIRS:
+        out[f"pair:{first}"] = acc(np.isin(names, [first, second]))
+    return out
+
+
+def train_and_test(arch: str, seed: int, flat: dict[str, Any]) -> dict[str, Any]:
+    """Train one arch in process with the real data path and loop; per-family test accuracy and timings."""
+    from rlx.config import RunConfig
+    from rlx.data.pipeline import epoch_rows, iter_local
+    from rlx.models import build_model
+    from rlx.train.data import TrialData, prepare_dataset
+    from rlx.train.loop import StepOptions, predict, train_one_epoch
+    from rlx.train.worker import seed_everything
+
+    cfg = RunConfig.from_flat({**flat, "model.arch": arch, "train.seed": seed})
+    data = TrialData.open(prepare_dataset(cfg.data), cfg)
+    train_spec = dataclasses.replace(data.spec("train"), flip=TRAIN_FLIP)
+    test_spec = data.spec("test")
+    rows, test_rows = data.rows("train"), data.rows("test")
+    opts = StepOptions(device=torch.device("cpu"), grad_clip=cfg.optim.grad_clip)
+
+    start = time.perf_counter()
+    seed_everything(seed, 0, 0)
+    model = build_model(cfg.model, data.num_classes, cfg.data.in_channels)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=cfg.optim.lr, momentum=cfg.optim.momentum, weight_decay=cfg.optim.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(cfg.optim.milestones), gamma=0.1)
+    stats = None
+    for epoch in range(cfg.optim.epochs):
+        seed_everything(seed, epoch + 1, 0)
+        batches = iter_local(train_spec, epoch_rows(rows, epoch, seed), epoch, cfg.optim.batch_size)
+        stats = train_one_epoch(model, batches, optimizer, data.normalizer, opts)
+        scheduler.step()
+    train_s = time.perf_counter() - start
+    start = time.perf_counter()
+    preds = predict(model, iter_local(test_spec, test_rows, 0, cfg.optim.batch_size), data.normalizer, opts,
+                    cfg.eval.view_budget)
+    test_s = time.perf_counter() - start
+    return {
+        "test": family_accuracy(preds.scores, preds.labels, data.class_names),
+        "last_epoch_train_top1": round(100.0 * (stats.top1 or 0.0), 2) if stats else None,
+        "train_s": round(train_s, 1),
+        "test_s": round(test_s, 1),
+        "train_videos": len(rows),
+        "test_videos": len(test_rows),
+    }
+
+
+def _mean(values: list[float]) -> float:
+    return round(float(np.mean(values)), 2)
+
+
+def run(quick: bool = False) -> list[BenchResult]:
+    from rlx.config import load_flat_yaml
+
+    flat = {**load_flat_yaml(_smoke_yaml()), **RECIPE, **(QUICK if quick else {})}
+    seeds = SEEDS[:1] if quick else SEEDS
+    start = time.perf_counter()
+    trials: dict[str, dict[int, dict[str, Any]]] = {arch: {} for arch in ARCHS}
+    for seed in seeds:
+        for arch in ARCHS:
+            trials[arch][seed] = train_and_test(arch, seed, flat)
+    wall = time.perf_counter() - start
+
+    def acc(arch: str, family: str) -> list[float]:
+        return [trials[arch][s]["test"][family] for s in seeds]
+
+    details: dict[str, Any] = {
+        "recipe": {k: v for k, v in flat.items() if k in RECIPE or k in QUICK},
+        "train_flip": TRAIN_FLIP,
+        "seeds": list(seeds),
+        "quick": quick,
+        "threads": torch.get_num_threads(),
+        "wall_s": round(wall, 1),
+    }
+    for arch in ARCHS:
+        for family in ("all", *FAMILIES):
+            details[f"{family}_acc_{arch}"] = _mean(acc(arch, family))
+        for seed in seeds:
+            t = trials[arch][seed]
+            details[f"{arch}_seed{seed}"] = {**t["test"], "train_s": t["train_s"], "test_s": t["test_s"],
+                                              "last_epoch_train_top1": t["last_epoch_train_top1"]}
+    details["train_videos"] = trials[ARCHS[0]][seeds[0]]["train_videos"]
+    details["test_videos"] = trials[ARCHS[0]][seeds[0]]["test_videos"]
+
+    results = []
+    for family in ("order", "appearance"):
+        for arch in ("two_branch", "nonlocal"):
+            diffs = [c - b for c, b in zip(acc(arch, family), acc("local", family))]
+            results.append(
+                BenchResult(
+                    name=f"families.{family}_acc_{arch}_vs_local",
+                    value=_mean(diffs),
+                    unit="points",
+                    baseline=f"local arch: test top-1 on the {family}_* classes, %",
+                    candidate=f"{arch} arch: test top-1 on the {family}_* classes, % (value = candidate - baseline, "
+                    f"mean over seeds {list(seeds)})",
+                    details={**details, "per_seed_points": [round(d, 2) for d in diffs]},
+                )
+            )
+    return results
+
+
+def _smoke_yaml() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parents[2] / "configs" / "smoke.yaml")
