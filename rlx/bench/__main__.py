@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         from rlx.bench import train
 
         results += train.run(quick=args.quick)
-    if args.suite in ("families", "all"):
+    if args.suite == "families":  # ~3 min of training: not part of `all`
         from rlx.bench import families
 
         results += families.run(quick=args.quick)
