@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         tracking_uri=default_tracking_uri(),
         experiment=args.experiment or "rlx-train",
         dataset_dir=str(dataset_dir),
+        command=_command(args, name),
     )
     import ray
 
@@ -86,6 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"MLflow: {ctx.tracking_uri} (experiment {ctx.experiment}, run {name}); "
           f"view with: mlflow ui --backend-store-uri {ctx.tracking_uri} --host 127.0.0.1")
     return 0
+
+
+def _command(args: argparse.Namespace, name: str) -> str:
+    """The command line that reproduces this run (kept in MLflow; reports print it)."""
+    import shlex
+
+    parts = ["python", "-m", "rlx.train", "--config", args.config, *[f"--set={s}" for s in args.set], "--name", name]
+    if args.experiment:
+        parts += ["--experiment", args.experiment]
+    return shlex.join(parts)
 
 
 if __name__ == "__main__":

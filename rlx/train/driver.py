@@ -31,6 +31,8 @@ class RunContext:
     experiment: str
     dataset_dir: str  # absolute: prepared index + class list (see rlx.train.data)
     parent_run_id: str = ""  # MLflow parent (the search run) for Tune trials
+    group: str = ""  # the search group (axes point) of a Tune trial, e.g. "data.modality=rgb"
+    command: str = ""  # the command line that reproduces this run (reports show it)
 
 
 def default_storage() -> str:

@@ -197,6 +197,8 @@ def _open_tracker(cfg: RunConfig, ctx: Any, data: Any):
             "rlx.device": torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu",
             "rlx.num_workers": cfg.train.num_workers,
             "rlx.storage": str(Path(ctx.storage) / ctx.name),
+            **({"rlx.group": ctx.group} if ctx.parent_run_id else {}),
+            **({"rlx.command": ctx.command} if ctx.command else {}),
         }
     )
     tracker.log_text(yaml.safe_dump(flat, sort_keys=True), "config/resolved.yaml")

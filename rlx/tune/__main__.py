@@ -12,6 +12,7 @@ import dataclasses
 import json
 import logging
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -94,12 +95,15 @@ def run(space, plan: str, args: argparse.Namespace) -> int:
                       tags={"rlx.kind": "search", "rlx.space": space.path})
     parent.log_artifact(Path(space.path), "space")
     parent.log_text(plan, "plan.txt")
+    command = shlex.join(["python", "-m", "rlx.tune", "--space", space.path, *[f"--set={s}" for s in args.set]])
+    parent.set_tags({"rlx.command": command})
     start = time.perf_counter()
     summaries = []
     for group in space.groups():
         print(f"\n=== group {group.key or 'all'}: {space.trials_per_group()} trial(s) ===", flush=True)
         dataset_dir = prepare_dataset(space.sample_config(group).data)
-        base = TrialBase(space.name, group.slug, storage, uri, str(dataset_dir), parent.run_id)
+        base = TrialBase(space.name, group.slug, storage, uri, str(dataset_dir), parent.run_id,
+                         group_key=group.key, command=command)
         results = run_group(space, group, base, args.resume, concurrency)
         summaries.append(summarize(space, group, results))
     seconds = time.perf_counter() - start

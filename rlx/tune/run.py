@@ -33,6 +33,8 @@ class TrialBase:
     tracking_uri: str
     dataset_dir: str
     parent_run_id: str
+    group_key: str = ""
+    command: str = ""
 
 
 def trial_driver(config: dict[str, Any], base: TrialBase) -> None:
@@ -54,6 +56,8 @@ def trial_driver(config: dict[str, Any], base: TrialBase) -> None:
         # Prepared once per group by the launcher; a searched data key may need its own folder (cached).
         dataset_dir=str(prepare_dataset(cfg.data)) if _data_searched(config, base) else base.dataset_dir,
         parent_run_id=base.parent_run_id,
+        group=base.group_key,
+        command=base.command,
     )
     run_training(cfg, ctx, callbacks=[TuneReportCallback()])
 
