@@ -136,3 +136,84 @@ def open_run(
             all_tags[PARENT_TAG] = parent_run_id
         run_id = client.create_run(experiment_id, tags={k: str(v) for k, v in all_tags.items()}, run_name=run_name or run_key).info.run_id
     return RunTracker(client, run_id, experiment_id)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A finished run as read back: ids, tags, params and final metric values."""
+
+    run_id: str
+    status: str
+    tags: dict[str, str]
+    params: dict[str, str]
+    metrics: dict[str, float]
+
+
+def child_runs(experiment: str, parent_run_id: str, *, tag_filter: Mapping[str, str] | None = None,
+               tracking_uri: str | None = None) -> list[RunRecord]:
+    """The runs under one parent (the trials of a search), optionally with given tag values."""
+    client = MlflowClient(tracking_uri=tracking_uri or default_tracking_uri())
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        return []
+    clauses = [f"tags.`{PARENT_TAG}` = '{parent_run_id}'"]
+    clauses += [f"tags.`{key}` = '{value}'" for key, value in (tag_filter or {}).items()]
+    runs = client.search_runs([exp.experiment_id], filter_string=" and ".join(clauses), max_results=10000)
+    return [RunRecord(r.info.run_id, r.info.status, dict(r.data.tags), dict(r.data.params), dict(r.data.metrics))
+            for r in runs]
+
+
+def download_artifact(run_id: str, artifact_path: str, dst_dir: str | Path, tracking_uri: str | None = None) -> Path:
+    """A run's artifact copied into `dst_dir`; returns the local path."""
+    client = MlflowClient(tracking_uri=tracking_uri or default_tracking_uri())
+    return Path(client.download_artifacts(run_id, artifact_path, str(dst_dir)))
+
+
+def run_record(run_id: str, tracking_uri: str | None = None) -> RunRecord:
+    """One run as read back (status, tags, params, final metrics)."""
+    run = MlflowClient(tracking_uri=tracking_uri or default_tracking_uri()).get_run(run_id)
+    return RunRecord(run.info.run_id, run.info.status, dict(run.data.tags), dict(run.data.params), dict(run.data.metrics))
+
+
+# ---------------------------------------------------------------- read side (rlx.report)
+class ExperimentNotFound(LookupError):
+    """No MLflow experiment of that name at the tracking URI."""
+
+
+def experiment_runs(experiment: str, tracking_uri: str | None = None) -> list[RunRecord]:
+    """Every run of an experiment (any status, any kind), sorted by run id; ExperimentNotFound names the others."""
+    uri = tracking_uri or default_tracking_uri()
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        names = sorted(e.name for e in client.search_experiments())
+        raise ExperimentNotFound(f"MLflow experiment {experiment!r} not found at {uri} "
+                                 f"(experiments there: {', '.join(names) or 'none'})")
+    runs, token = [], None
+    while True:  # search_runs pages at max_results; a large search has more trials than one page
+        page = client.search_runs([exp.experiment_id], max_results=1000, page_token=token)
+        runs += [RunRecord(r.info.run_id, r.info.status, dict(r.data.tags), dict(r.data.params), dict(r.data.metrics))
+                 for r in page]
+        token = page.token
+        if not token:
+            break
+    return sorted(runs, key=lambda r: r.run_id)
+
+
+def metric_history(run_id: str, key: str, tracking_uri: str | None = None) -> list[tuple[int, float]]:
+    """(step, value) of one metric of a run, sorted by step (the last value of a repeated step wins)."""
+    client = MlflowClient(tracking_uri=tracking_uri or default_tracking_uri())
+    latest: dict[int, tuple[int, float]] = {}
+    for m in client.get_metric_history(run_id, key):
+        if m.step not in latest or m.timestamp >= latest[m.step][0]:
+            latest[m.step] = (m.timestamp, m.value)
+    return [(step, latest[step][1]) for step in sorted(latest)]
+
+
+def list_artifacts(run_id: str, path: str = "", tracking_uri: str | None = None) -> list[str]:
+    """Artifact file paths of a run under `path` (recursively), sorted."""
+    client = MlflowClient(tracking_uri=tracking_uri or default_tracking_uri())
+    out: list[str] = []
+    for info in client.list_artifacts(run_id, path or None):
+        out += list_artifacts(run_id, info.path, tracking_uri) if info.is_dir else [info.path]
+    return sorted(out)

@@ -197,3 +197,18 @@ def test_cli_bad_annotations_path_exits_2_in_a_real_process(tmp_path: Path) -> N
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: annotation file not found: {tmp_path / 'classInd.txt'}"
+
+
+def test_probe_counts_flow_fields_of_a_flow_folder(tmp_path):
+    """A `rlx.data flow` output folder (flow_x_/flow_y_ pairs, no img_*) is probed by its flow fields."""
+    folder = tmp_path / "v_x_g01_c01"
+    folder.mkdir()
+    for i in range(7):
+        for axis in "xy":
+            cv2.imwrite(str(folder / f"flow_{axis}_{i + 1:05d}.jpg"), np.full((16, 16), 128, np.uint8))
+    result = probe.probe_one(folder, min_frames=3)
+    assert (result.status, result.num_frames) == ("ok", 7)
+    assert probe.probe_one(folder, min_frames=8).status == "too_short"
+    (folder / "flow_y_00007.jpg").unlink()  # an interrupted extraction: x and y disagree
+    result = probe.probe_one(folder)
+    assert result.status == "corrupt" and "6 flow_y" in result.error

@@ -47,3 +47,28 @@ def test_default_uri_is_sqlite_in_the_working_directory(tmp_path, monkeypatch):
     assert default_tracking_uri(tmp_path) == f"sqlite:///{tmp_path.resolve() / 'mlruns.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
     assert default_tracking_uri(tmp_path) == "http://127.0.0.1:5000"
+
+
+def test_experiment_runs_history_and_artifacts_read_back(uri, tmp_path):
+    from rlx.tracking import ExperimentNotFound, experiment_runs, list_artifacts, metric_history
+
+    a = open_run("exp", "a", tracking_uri=uri, tags={"rlx.kind": "trial"})
+    a.log_params({"model.arch": "tsn"})
+    a.log_metrics({"val/top1": 0.25}, step=1)
+    a.log_metrics({"val/top1": 0.5}, step=2)
+    a.log_metrics({"val/top1": 0.75}, step=2)  # a resumed run re-logs a step: the later value wins
+    (tmp_path / "test.parquet").write_bytes(b"x")
+    a.log_artifact(tmp_path / "test.parquet", "scores")
+    a.log_text("t", "config/resolved.yaml")
+    a.finish()
+    b = open_run("exp", "b", tracking_uri=uri)
+    runs = experiment_runs("exp", uri)
+    assert [r.run_id for r in runs] == sorted([a.run_id, b.run_id])
+    got = next(r for r in runs if r.run_id == a.run_id)
+    assert (got.status, got.params, got.metrics["val/top1"], got.tags["rlx.kind"]) == \
+        ("FINISHED", {"model.arch": "tsn"}, 0.75, "trial")
+    assert metric_history(a.run_id, "val/top1", uri) == [(1, 0.25), (2, 0.75)]
+    assert list_artifacts(a.run_id, tracking_uri=uri) == ["config/resolved.yaml", "scores/test.parquet"]
+    assert list_artifacts(a.run_id, "scores", uri) == ["scores/test.parquet"]
+    with pytest.raises(ExperimentNotFound, match="experiment 'nope' not found .*experiments there: .*exp"):
+        experiment_runs("nope", uri)

@@ -12,7 +12,8 @@ status, never an exception:
 
 A path that is a folder, or whose suffix-less twin is a folder
 (`Class/v_x.avi` -> `Class/v_x/`), is a rawframes folder: its `img_*.jpg`
-are counted and the first and last are decoded.
+(or, in a flow folder, its `flow_x_`/`flow_y_` pairs) are counted and the
+first and last are decoded.
 
 Workers are spawned, not forked: the parent may hold decoder, OpenMP or Ray
 threads, and forking a threaded process can deadlock the child. A worker
@@ -109,11 +110,15 @@ def _resolve(path: Path) -> Path | None:
 
 
 def _probe_rawframes(folder: Path) -> int:
+    """Frames of an `img_*.jpg` folder, or flow fields of a `flow_x_/flow_y_` folder (`rlx.data flow`)."""
     from rlx.data import decode
 
+    modality = "rgb"
     count = decode.rawframes_count(folder, "rgb")
+    if not count:
+        modality, count = "flow", decode.rawframes_count(folder, "flow")
     if count:
-        decode.read_rawframes(folder, sorted({0, count - 1}), "rgb")
+        decode.read_rawframes(folder, sorted({0, count - 1}), modality)
     return count
 
 

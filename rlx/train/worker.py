@@ -137,6 +137,10 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
 
     data_context = ray.data.DataContext.get_current()
     data_context.enable_progress_bars = False  # one line per epoch instead (below)
+    # Ray Data announces every epoch's execution plan and Train every report at INFO: in a search of many
+    # trials that buries the per-epoch progress lines, so keep only their warnings.
+    data_context.print_on_execution_start = False
+    _quiet_train_reports()
     # Blocks in index order whatever task finishes first: the same seed gives the same batches.
     data_context.execution_options.preserve_order = True
     started = time.perf_counter()
@@ -176,6 +180,15 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
     if tracker is not None:
         tracker.set_tags({"rlx.checkpoint": str(run_dir / f"epoch_{cfg.optim.epochs:04d}")})
         tracker.finish("FINISHED")
+
+
+def _quiet_train_reports() -> None:
+    """Ray Train V2 logs each report's full metrics dict at INFO through a logger named after its file."""
+    try:
+        from ray.train.v2._internal.execution import context as train_context  # private: Ray is pinned
+    except ImportError:
+        return
+    logging.getLogger(train_context.__file__).setLevel(logging.WARNING)
 
 
 def _open_tracker(cfg: RunConfig, ctx: Any, data: Any):

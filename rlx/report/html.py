@@ -1,0 +1,107 @@
+"""A `Report` as Markdown (README.md) and as one self-contained HTML page (index.html).
+
+The page embeds every figure as a base64 data URI and holds its own CSS, so
+it opens from disk, mailed or copied alone. A small inline script marks each
+image once the page has loaded (`data-rendered="ok"` or `"broken"`) and
+writes the counts to `<body data-images=... data-tables=...>` (a table
+counts as rendered when it has a header and rows and a height on screen):
+a headless browser's DOM dump shows whether every figure decoded.
+"""
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from rlx.report.build import Report
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; padding: 0 1em; color: #222; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
+p.caption { color: #555; max-width: 70em; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; font-size: 0.82em; margin: 0.5em 0 1em; }
+th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; vertical-align: top; }
+td { white-space: nowrap; } td.cmd { white-space: normal; }
+th { background: #f0f3f7; } tr:nth-child(even) td { background: #fafafa; }
+td.cmd { font-family: monospace; font-size: 0.9em; max-width: 28em; }
+img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; display: block; }
+code { background: #f4f4f4; padding: 0 3px; }
+"""
+
+CHECK_IMAGES = """
+window.addEventListener('load', function () {
+  var imgs = document.images, broken = 0;
+  for (var i = 0; i < imgs.length; i++) {
+    var ok = imgs[i].complete && imgs[i].naturalWidth > 0;
+    imgs[i].setAttribute('data-rendered', ok ? 'ok' : 'broken');
+    if (!ok) { broken++; }
+  }
+  document.body.setAttribute('data-images', imgs.length + ' images, ' + broken + ' broken');
+  var tables = document.getElementsByTagName('table'), empty = 0;
+  for (var j = 0; j < tables.length; j++) {
+    if (!(tables[j].offsetHeight > 0 && tables[j].rows.length > 1)) { empty++; }
+  }
+  document.body.setAttribute('data-tables', tables.length + ' tables, ' + empty + ' not rendered');
+});
+"""
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    def cell(v: str) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(c) for c in frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def render_markdown(report: Report) -> str:
+    parts = [f"# {report.title}", "", *[f"{line}\n" for line in report.intro]]
+    for s in report.sections:
+        parts += [f"## {s.title}", ""]
+        if s.caption:
+            parts += [s.caption, ""]
+        if s.table is not None:
+            shown = s.table.display()
+            if "command" in shown:
+                shown["command"] = [f"`{c}`" if c != "–" else c for c in shown["command"]]
+            parts += [markdown_table(shown), "", f"Data: [`tables/{s.table.slug}.csv`](tables/{s.table.slug}.csv)", ""]
+        for path, alt in s.images:
+            parts += [f"![{alt}]({path.as_posix()})", ""]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _inline(text: str) -> str:
+    """Escape, then turn `code` spans into <code>."""
+    pieces = html.escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(pieces))
+
+
+def html_table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for row in frame.itertuples(index=False):
+        cells = "".join(f'<td class="cmd">{html.escape(str(v))}</td>' if col == "command" else f"<td>{html.escape(str(v))}</td>"
+                        for col, v in zip(frame.columns, row))
+        rows.append(f"<tr>{cells}</tr>")
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def render_html(report: Report, root: Path) -> str:
+    body = [f"<h1>{html.escape(report.title)}</h1>", *[f"<p>{_inline(line)}</p>" for line in report.intro]]
+    for s in report.sections:
+        body.append(f"<h2>{html.escape(s.title)}</h2>")
+        if s.caption:
+            body.append(f'<p class="caption">{_inline(s.caption)}</p>')
+        if s.table is not None:
+            body.append(html_table(s.table.display()))
+        for path, alt in s.images:
+            data = base64.b64encode((root / path).read_bytes()).decode("ascii")
+            body.append(f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">')
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{html.escape(report.title)}</title>\n<style>{CSS}</style>\n<script>{CHECK_IMAGES}</script>\n"
+            "</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n")

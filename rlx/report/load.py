@@ -1,0 +1,195 @@
+"""MLflow -> pandas: the finished runs of one experiment, and their artifacts on demand.
+
+One row per finished run that carries results: search trials (`rlx.kind =
+trial`), single `rlx.train` runs (`run`, or runs with no kind tag) and
+two-stream fusion runs (`fusion`). Search parent runs (`search`) are kept
+apart: they hold the search space and the command. Params keep their dotted
+names (strings in MLflow, converted here where the report computes with
+them); metrics their slash names, at their last logged value.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from rlx.eval.scores import read_scores
+from rlx.tracking import RunRecord, download_artifact, experiment_runs, list_artifacts, metric_history
+
+RESULT_KINDS = ("trial", "run", "fusion")
+STREAM_OF_MODALITY = {"rgb": "spatial", "flow": "temporal", "two_stream": "two-stream"}
+
+
+class ReportError(ValueError):
+    """The experiment cannot be reported (missing, or no finished run); one line for the CLI."""
+
+
+@dataclass(frozen=True)
+class SearchedKey:
+    """One `search:` entry of a space, or a key seen varying across the trials (kind "observed")."""
+
+    key: str
+    kind: str  # grid | choice | uniform | loguniform | randint | observed
+    values: tuple[Any, ...]  # grid/choice/observed: the values; ranges: (low, high)
+    role: str  # scientific | nuisance | unknown
+
+
+@dataclass(frozen=True)
+class SearchSpaceInfo:
+    """What the report needs of a search space file (read without validating paths or resources)."""
+
+    name: str
+    description: str
+    metric: str
+    mode: str
+    searched: tuple[SearchedKey, ...]
+
+
+@dataclass
+class Experiment:
+    """The runs of one experiment as DataFrames, plus cached access to their artifacts."""
+
+    name: str
+    tracking_uri: str
+    runs: pd.DataFrame  # one row per finished result run, sorted by (kind, run_id)
+    searches: list[RunRecord]  # search parent runs
+    unfinished: int  # result runs not FINISHED, left out
+    cache_dir: Path
+    _scores: dict = field(default_factory=dict)
+    _histories: dict = field(default_factory=dict)
+
+    # ---------------------------------------------------------------- artifacts
+    def scores(self, run_id: str, subset: str = "test") -> tuple[pd.DataFrame, list[str]] | None:
+        """The run's `scores/<subset>.parquet` (table, class names), or None when it has none."""
+        key = (run_id, subset)
+        if key not in self._scores:
+            wanted = f"scores/{subset}.parquet"
+            found = wanted in list_artifacts(run_id, "scores", self.tracking_uri)
+            self._scores[key] = read_scores(download_artifact(run_id, wanted, self.cache_dir / run_id, self.tracking_uri)) \
+                if found else None
+        return self._scores[key]
+
+    def history(self, run_id: str, key: str) -> list[tuple[int, float]]:
+        if (run_id, key) not in self._histories:
+            self._histories[run_id, key] = metric_history(run_id, key, self.tracking_uri)
+        return self._histories[run_id, key]
+
+    # ---------------------------------------------------------------- the search
+    @cached_property
+    def space(self) -> SearchSpaceInfo | None:
+        """The search space of the experiment's (first) search run, read from its `space/` artifact."""
+        for search in sorted(self.searches, key=lambda r: r.run_id):
+            files = [p for p in list_artifacts(search.run_id, "space", self.tracking_uri) if p.endswith((".yaml", ".yml"))]
+            if files:
+                path = download_artifact(search.run_id, files[0], self.cache_dir / search.run_id, self.tracking_uri)
+                return parse_space(path.read_text(), where=f"run {search.run_id} {files[0]}")
+            tagged = search.tags.get("rlx.space")
+            if tagged and Path(tagged).is_file():  # an old search without the artifact: the file, if still here
+                return parse_space(Path(tagged).read_text(), where=tagged)
+        return None
+
+    @property
+    def search_command(self) -> str:
+        commands = sorted({s.tags.get("rlx.command", "") for s in self.searches} - {""})
+        return commands[0] if commands else ""
+
+    @property
+    def results(self) -> pd.DataFrame:
+        """Trials and single runs (not fusion runs)."""
+        return self.runs[self.runs["kind"] != "fusion"]
+
+    @property
+    def fusions(self) -> pd.DataFrame:
+        return self.runs[self.runs["kind"] == "fusion"]
+
+
+def parse_space(text: str, where: str) -> SearchSpaceInfo:
+    """name, description, metric/mode and the `search:` samplers of a space YAML."""
+    raw = yaml.safe_load(text) or {}
+    if not isinstance(raw, dict):
+        raise ReportError(f"{where}: not a search-space mapping")
+    samplers = ("grid", "choice", "uniform", "loguniform", "randint")
+    searched = []
+
+    def walk(node: dict, prefix: str) -> None:  # nested sections are allowed, as in rlx.tune.space
+        for key, spec in node.items():
+            name = f"{prefix}{key}"
+            if isinstance(spec, dict) and not set(spec) & set(samplers):
+                walk(spec, f"{name}.")
+            elif isinstance(spec, dict):
+                kind = next(k for k in samplers if k in spec)
+                searched.append(SearchedKey(name, kind, tuple(spec[kind]), str(spec.get("role", "scientific"))))
+
+    walk(raw.get("search") or {}, "")
+    return SearchSpaceInfo(str(raw.get("name", "")), " ".join(str(raw.get("description", "")).split()),
+                           str(raw.get("metric", "val/top1")), str(raw.get("mode", "max")),
+                           tuple(sorted(searched, key=lambda s: s.key)))
+
+
+def load_experiment(name: str, tracking_uri: str, cache_dir: Path) -> Experiment:
+    """The experiment's runs; ReportError when it does not exist or has no finished result run."""
+    from rlx.tracking import ExperimentNotFound
+
+    try:
+        records = experiment_runs(name, tracking_uri)
+    except ExperimentNotFound as err:
+        raise ReportError(str(err)) from None
+    searches = [r for r in records if r.tags.get("rlx.kind") == "search"]
+    results = [r for r in records if r.tags.get("rlx.kind", "run") in RESULT_KINDS]
+    finished = [r for r in results if r.status == "FINISHED"]
+    if not finished:
+        raise ReportError(f"MLflow experiment {name!r} at {tracking_uri} has no finished runs "
+                          f"({len(results)} unfinished, {len(searches)} search run(s))")
+    frame = pd.DataFrame([_row(r) for r in finished])
+    frame = frame.sort_values(["kind", "run_id"], kind="stable").reset_index(drop=True)
+    return Experiment(name, tracking_uri, frame, searches, len(results) - len(finished), cache_dir)
+
+
+def _row(record: RunRecord) -> dict[str, Any]:
+    """One run: identity and tags, derived columns the tables group by, params, metrics."""
+    p, t = record.params, record.tags
+    row: dict[str, Any] = {
+        "run_id": record.run_id,
+        "kind": t.get("rlx.kind", "run"),
+        "group": t.get("rlx.group", ""),
+        "command": t.get("rlx.command", ""),
+        "parent": t.get("mlflow.parentRunId", ""),
+        "pairing": t.get("rlx.fusion.pairing", ""),
+        "rgb_run": t.get("rlx.fusion.rgb_run", ""),
+        "flow_run": t.get("rlx.fusion.flow_run", ""),
+        "dataset": p.get("data.dataset") or t.get("rlx.dataset", ""),
+        "split": _int(p.get("data.split"), 1),
+        "stream": STREAM_OF_MODALITY.get(p.get("data.modality", "rgb"), p.get("data.modality", "")),
+        "arch": p.get("model.arch", ""),
+        "T": _int(p.get("data.num_segments"), 0),
+        "insertion": p.get("model.insert_after", ""),
+        "seed": _int(p.get("train.seed"), 0),
+    }
+    row.update({f"param:{k}": v for k, v in p.items()})
+    row.update({f"metric:{k}": v for k, v in record.metrics.items()})
+    return row
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(float(text)) if text not in (None, "") else default
+    except ValueError:
+        return default
+
+
+def as_number(text: Any) -> float | None:
+    """A param value as a number, or None (categorical)."""
+    if isinstance(text, bool):
+        return None
+    if isinstance(text, (int, float)):
+        return float(text)
+    try:
+        value = float(str(text))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
