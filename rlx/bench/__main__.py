@@ -1,4 +1,4 @@
-"""`python -m rlx.bench {data,model,train,families,all} [--out FILE | --no-save] [--quick]`."""
+"""`python -m rlx.bench {data,model,train,families,tune,all} [--out FILE | --no-save] [--quick]`."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +10,7 @@ from rlx.bench.common import BenchResult, default_output, emit
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rlx.bench", description=__doc__)
-    parser.add_argument("suite", choices=["data", "model", "train", "families", "all"])
+    parser.add_argument("suite", choices=["data", "model", "train", "families", "tune", "all"])
     parser.add_argument("--out", help="JSONL file to append to (default reports/bench/<date>-<host>.jsonl)")
     parser.add_argument("--no-save", action="store_true", help="print only, append nothing")
     parser.add_argument("--quick", action="store_true", help="small shapes and few repeats (smoke-checks the benchmark code)")
@@ -30,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
         from rlx.bench import families
 
         results += families.run(quick=args.quick)
+    if args.suite == "tune":  # ~5 min of Ray trials: not part of `all`
+        from rlx.bench import tune
+
+        results += tune.run(quick=args.quick)
     if args.suite in ("data", "all"):
         from rlx.bench import data
 
