@@ -18,10 +18,16 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-# The main job on the embedded default: synthetic videos -> Ray Data -> Ray Train -> MLflow.
-# --resume makes a rerun continue (or just re-test) the same run instead of refusing it.
+# The main job on the embedded default: the smoke search (synthetic videos -> Ray Data -> Ray Tune/Train
+# -> MLflow), then its report. --resume makes a rerun continue an interrupted search (finished trials are
+# kept) instead of starting over.
 run: setup
-	$(PY) -m rlx.train --config configs/smoke.yaml --resume
+	$(PY) -m rlx.tune --space tune_spaces/smoke.yaml --resume
+	$(PY) -m rlx.report --experiment smoke --out reports/smoke
+	@echo
+	@echo "report:    reports/smoke/index.html (one page, opens from disk) and reports/smoke/README.md"
+	@echo "MLflow UI: $(PY) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns.db --host 127.0.0.1 --port 5000"
+	@echo "           then open http://127.0.0.1:5000 (experiment 'smoke')"
 
 # The whole suite, slow end-to-end tests included (what CI runs).
 test: setup

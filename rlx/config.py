@@ -139,6 +139,10 @@ class TrainConfig:
     keep_checkpoints: int = 2
     max_failures: int = 2  # worker-group restarts before the run fails
     fail_at_epoch: int = -1  # fault injection for tests: rank 0 exits once when this epoch starts
+    # How Ray places a trial's workers (ScalingConfig.placement_strategy): PACK fills one node first (best
+    # effort), STRICT_PACK keeps every worker on one node (e.g. 4 GPUs of an 8-GPU node), SPREAD/STRICT_SPREAD
+    # put them on different nodes (tests on a multi-node cluster).
+    placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
 
     def __post_init__(self) -> None:
         check(self.num_workers >= 1, "train.num_workers", self.num_workers, "must be >= 1")

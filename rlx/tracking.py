@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunStatus
+from mlflow.entities import Metric, Param, RunStatus, RunTag
 
 RUN_KEY_TAG = "rlx.run_key"
 PARENT_TAG = "mlflow.parentRunId"
@@ -74,8 +74,9 @@ class RunTracker:
             self.client.log_batch(self.run_id, metrics=batch, synchronous=True)
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        for key, value in tags.items():
-            self.client.set_tag(self.run_id, key, str(value))
+        if tags:  # one request, not one per tag: each is a round trip (a SQLite transaction locally)
+            batch = [RunTag(key, str(value)) for key, value in tags.items()]
+            self.client.log_batch(self.run_id, tags=batch, synchronous=True)
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         self.client.log_artifact(self.run_id, str(path), artifact_path)

@@ -54,3 +54,10 @@ def test_flip_key_reaches_the_pipeline_spec():
     off = PipelineSpec.from_config(RunConfig.from_flat({"data.flip": False}).data, "train", "/videos")
     on = PipelineSpec.from_config(RunConfig().data, "train", "/videos")
     assert off.flip is False and on.flip is True
+
+
+def test_placement_strategy_defaults_to_pack_and_rejects_unknown_strategies():
+    assert RunConfig().train.placement_strategy == "PACK"
+    assert RunConfig.from_flat({"train.placement_strategy": "STRICT_SPREAD"}).train.placement_strategy == "STRICT_SPREAD"
+    with pytest.raises(ConfigError, match="train.placement_strategy: 'spread' is not one of 'PACK', 'SPREAD'"):
+        RunConfig.from_flat({"train.placement_strategy": "spread"})

@@ -93,3 +93,21 @@ def test_gather_without_distributed_sorts_and_deduplicates():
     p = Predictions(["b", "a", "b"], np.array([[1.0], [2.0], [3.0]]), np.array([1, 0, 1]), 0.5, 0)
     g = gather_predictions(p)
     assert g.video_ids == ["a", "b"] and g.scores[:, 0].tolist() == [2.0, 1.0]
+
+
+def test_subset_predictions_splits_one_pass_and_recomputes_loss():
+    import torch.nn.functional as F
+
+    from rlx.train.loop import Predictions, subset_predictions
+
+    scores = np.array([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0], [3.0, -1.0]], np.float32)
+    labels = np.array([0, 1, 1, 1])
+    both = Predictions(["t1", "v1", "t2", "v2"], scores, labels, loss=9.9, skipped=1)
+    test = subset_predictions(both, {"t1", "t2", "t3"}, expected=3, multilabel=False)
+    assert test.video_ids == ["t1", "t2"] and test.skipped == 1  # t3 was never predicted
+    np.testing.assert_array_equal(test.scores, scores[[0, 2]])
+    expected = F.cross_entropy(torch.tensor(scores[[0, 2]]), torch.tensor([0, 1])).item()
+    assert test.loss == pytest.approx(expected)
+    val = subset_predictions(both, {"v1", "v2"}, expected=2, multilabel=False)
+    assert val.video_ids == ["v1", "v2"] and val.skipped == 0 and val.labels.tolist() == [1, 1]
+    assert subset_predictions(both, {"x"}, expected=4, multilabel=False).skipped == 4

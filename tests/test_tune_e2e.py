@@ -45,7 +45,8 @@ def test_smoke_search_runs_every_trial_under_one_parent_run(tmp_path, monkeypatc
     assert all("test/top1" in r.data.metrics and r.info.status == "FINISHED" for r in children)
     artifacts = Path(client.get_run(parent.run_id).info.artifact_uri.removeprefix("file://"))
     summary = json.loads((artifacts / "summary.json").read_text())
-    assert summary[0]["trials"] == 3 and summary[0]["best"]["model.arch"] in ("local", "nonlocal", "two_branch")
+    assert summary["fusion"] == []  # one stream only
+    assert summary["groups"][0]["trials"] == 3 and summary["groups"][0]["best"]["model.arch"] in ("local", "nonlocal", "two_branch")
     assert (artifacts / "space" / "smoke.yaml").is_file() and (artifacts / "plan.txt").is_file()
 
 
@@ -119,3 +120,71 @@ def _finished_children(tmp_path) -> int:
         return sum(1 for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.run_id)
     except Exception:  # the store is being written: try again later
         return 0
+
+
+def test_two_stream_search_fuses_rgb_and_flow_trials_on_validation(tmp_path, monkeypatch):
+    """RGB videos and their extracted flow as two streams of one search; the fusion stage pairs them."""
+    import os
+
+    import numpy as np
+    import ray
+    import yaml
+
+    from rlx.data.__main__ import main as data_main
+    from rlx.eval.scores import read_scores, score_matrix
+    from rlx.tracking import child_runs, download_artifact
+    from rlx.tune.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RLX_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    os.environ["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] = "0.5"
+    synth, flow = tmp_path / "synth", tmp_path / "flow"
+    assert data_main(["synth", "--out", str(synth), "--videos-per-class", "4", "--frames", "16", "--size", "48"]) == 0
+    assert data_main(["index", "--dataset", "ucf101", "--annotations", str(synth / "annotations"), "--videos",
+                      str(synth / "videos"), "--out", str(synth / "index.parquet")]) == 0
+    assert data_main(["flow", "--index", str(synth / "index.parquet"), "--videos", str(synth / "videos"), "--out",
+                      str(flow), "--algorithm", "farneback", "--no-ray", "--workers", "2"]) == 0
+    common = {"data.dataset": "ucf101", "data.annotations": str(synth / "annotations"), "data.num_segments": 2,
+              "data.input_size": 48, "data.short_side": 48, "data.flip": False, "data.loader_cpus": 0.25,
+              "model.arch": "tsn", "model.backbone": "resnetv2_small", "optim.epochs": 1, "optim.milestones": [],
+              "optim.batch_size": 4, "eval.num_groups": 1, "eval.num_crops": 1}
+    space = {
+        "name": "twostream", "description": "RGB and flow of the synthetic benchmark, fused",
+        "fixed": common,
+        "axes": {"stream": [{"name": "rgb", "data.modality": "rgb", "data.videos": str(synth / "videos")},
+                            {"name": "flow", "data.modality": "flow", "data.new_length": 5, "data.videos": str(flow)}]},
+        "search": {"train.seed": {"grid": [0], "role": "nuisance"}},
+        "fusion": {"step": 0.1},
+        "resources": {"workers_per_trial": 1, "gpus_per_worker": 0, "cpus_per_worker": 1},
+    }
+    (tmp_path / "space.yaml").write_text(yaml.safe_dump(space, sort_keys=False))
+    try:
+        assert main(["--space", str(tmp_path / "space.yaml"), "--storage", str(tmp_path / "runs")]) == 0
+    finally:
+        ray.shutdown()
+
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    parent = find_run("twostream", "search-twostream", uri)
+    trials = {r.tags["rlx.group"]: r for r in child_runs("twostream", parent.run_id, tag_filter={"rlx.kind": "trial"},
+                                                         tracking_uri=uri)}
+    assert set(trials) == {"stream=rgb", "stream=flow"}
+    (fusion,) = child_runs("twostream", parent.run_id, tag_filter={"rlx.kind": "fusion"}, tracking_uri=uri)
+    assert fusion.tags["rlx.fusion.rgb_run"] == trials["stream=rgb"].run_id
+    assert fusion.tags["rlx.fusion.flow_run"] == trials["stream=flow"].run_id
+    assert fusion.tags["rlx.group"] == "" and fusion.params["data.modality"] == "two_stream"
+
+    # Recompute the fused test top-1 at the reported weight from the two trials' stored scores.
+    tables = {}
+    for stream, run in trials.items():
+        frame, classes = read_scores(download_artifact(run.run_id, "scores/test.parquet", tmp_path / stream, uri))
+        tables[stream] = frame.sort_values("video_id")
+    w = fusion.metrics["fusion/weight_rgb"]
+    assert w in np.round(np.arange(0, 1.01, 0.1), 6)
+    fused = w * score_matrix(tables["stream=rgb"], classes) + (1 - w) * score_matrix(tables["stream=flow"], classes)
+    expected = float(np.mean(fused.argmax(1) == tables["stream=rgb"]["label"].to_numpy()))
+    assert fusion.metrics["test/top1"] == pytest.approx(expected, abs=1e-6)
+    assert fusion.metrics["test/top1_at_test_optimal_weight"] >= fusion.metrics["test/top1"]
+    artifacts = Path(parent.client.get_run(parent.run_id).info.artifact_uri.removeprefix("file://"))
+    summary = json.loads((artifacts / "summary.json").read_text())
+    assert summary["fusion"][0]["fusion/weight_rgb"] == w and summary["fusion"][0]["pairing"] == "equal-config"

@@ -4,9 +4,15 @@
   path over a bare Ray Tune + Ray Train trial, both measured in this run on
   one `ray.init`, the same number of trials, one trial at a time.
   * bare: a Tuner (FIFO) over a driver function (0.01 CPU, like rlx's) that
-    builds a TorchTrainer with 1 worker (1 CPU) whose train function writes a
-    one-file checkpoint and calls `ray.train.report` once; the driver passes
-    the report to Tune with `TuneReportCallback`.
+    builds a TorchTrainer with 1 worker (1 CPU) whose train function does the
+    trial's PyTorch work on random tensors — the same network and optimizer,
+    the same number of SGD steps and evaluation forward passes, the weights
+    saved in the checkpoint — and calls `ray.train.report` once; the driver
+    passes the report to Tune with `TuneReportCallback`. So the ratio prices
+    rlx's machinery (Ray Data decoding, the evaluation protocol, MLflow,
+    score tables, progress logs), not PyTorch. The same rlx trials against a
+    bare trial that does nothing at all are in the details (creating the
+    first optimizer alone imports torch._dynamo, ~1 s).
   * rlx: `rlx.tune.run.run_group` on `tune_spaces/smoke.yaml` shrunk as far
     as the config allows without changing rlx — the real trial driver →
     `rlx.train.driver.run_training` → worker: open the prepared dataset,
@@ -42,6 +48,10 @@ MINIMAL_TRIAL = {
     "data.input_size": 32, "data.short_side": 32, "data.num_segments": 2, "optim.epochs": 1,
     "optim.milestones": [], "optim.batch_size": 4, "eval.num_groups": 1, "eval.num_crops": 1,
 }
+# What that trial holds (rlx.data.synthetic.split_counts(4) × 11 classes, val carved from train):
+MINIMAL_CLASSES = 11
+MINIMAL_TRAIN_VIDEOS = 22
+MINIMAL_EVAL_VIDEOS = 11 + 11 + 11  # val every epoch, then test and val under the test protocol
 ASHA_GRID = {"lr": [0.003, 0.01, 0.03, 0.1, 0.3], "width": [4, 16, 64]}
 ASHA_MAX_EPOCHS = 27  # rungs at 1, 3, 9, 27 with grace 1 and reduction factor 3
 ASHA_TOLERANCE = 0.005  # val accuracy (0.5 points: 5 of the 1000 val examples)
@@ -100,12 +110,42 @@ def overhead_figures(bare_s: list[float], rlx_s: list[float]) -> dict[str, float
 
 # ---------------------------------------------------------------- (a) per-trial overhead
 def _bare_train_fn(config: dict[str, Any]) -> None:
-    """The bare worker: one report with a one-file checkpoint, nothing else."""
+    """The bare worker: one report with a checkpoint; with `model_work`, also the model work of rlx's trial."""
     import ray.train
 
     with tempfile.TemporaryDirectory() as folder:
-        (Path(folder) / "state.txt").write_text("0")
+        if config.get("model_work"):
+            _model_work(Path(folder))
+        else:
+            (Path(folder) / "state.txt").write_text("0")
         ray.train.report({"epoch": 1, "val/top1": 0.0}, checkpoint=ray.train.Checkpoint.from_directory(folder))
+
+
+def _model_work(folder: Path) -> None:
+    """What rlx's minimal trial does with PyTorch, on random tensors instead of decoded videos: the same
+    network and optimizer (creating the first optimizer imports torch._dynamo, ~1 s), the same SGD steps
+    and test forward passes, the weights saved. No data pipeline, evaluation protocol or tracking."""
+    import torch
+
+    from rlx.config import RunConfig
+    from rlx.models import build_model
+
+    cfg = RunConfig.from_flat({**MINIMAL_TRIAL, "data.dataset": "synthetic", "model.arch": "tsn",
+                               "model.backbone": "resnetv2_small"})
+    model = build_model(cfg.model, num_classes=MINIMAL_CLASSES, in_channels=3)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    shape = (cfg.optim.batch_size, cfg.data.num_segments, 3, cfg.data.input_size, cfg.data.input_size)
+    model.train()
+    for _ in range(-(-MINIMAL_TRAIN_VIDEOS // cfg.optim.batch_size)):  # ceil: one epoch of the train videos
+        loss = torch.nn.functional.cross_entropy(model(torch.randn(shape)), torch.zeros(shape[0], dtype=torch.long))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        for _ in range(-(-MINIMAL_EVAL_VIDEOS // cfg.optim.batch_size)):  # val each epoch + test + val under test
+            model(torch.randn(shape))
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, folder / "state.pt")
 
 
 def _bare_driver(config: dict[str, Any]) -> None:
@@ -117,6 +157,7 @@ def _bare_driver(config: dict[str, Any]) -> None:
 
     trainer = TorchTrainer(
         _bare_train_fn,
+        train_loop_config={"model_work": config.get("model_work", False)},
         scaling_config=ray.train.ScalingConfig(num_workers=1, use_gpu=False, resources_per_worker={"CPU": 1}),
         run_config=ray.train.RunConfig(name=f"bare-{tune.get_context().get_trial_id()}",
                                        storage_path=config["storage"], callbacks=[TuneReportCallback()]),
@@ -124,15 +165,15 @@ def _bare_driver(config: dict[str, Any]) -> None:
     trainer.fit()
 
 
-def run_bare(trials: int, storage: str) -> float:
+def run_bare(trials: int, storage: str, model_work: bool = False) -> float:
     """Wall seconds of one Tuner running `trials` bare trials one at a time."""
     from ray import tune
 
-    from rlx.tune.run import DRIVER_RESOURCES
+    from rlx.tune.run import driver_resources
 
     tuner = tune.Tuner(
-        tune.with_resources(_bare_driver, DRIVER_RESOURCES),
-        param_space={"i": tune.grid_search(list(range(trials))), "storage": storage},
+        tune.with_resources(_bare_driver, driver_resources()),
+        param_space={"i": tune.grid_search(list(range(trials))), "storage": storage, "model_work": model_work},
         tune_config=tune.TuneConfig(metric="val/top1", mode="max", max_concurrent_trials=1),
         run_config=tune.RunConfig(name="bare", storage_path=storage, verbose=0),
     )
@@ -181,15 +222,18 @@ def run_rlx(trials: int, storage: str, tracking_uri: str) -> tuple[float, float]
 def bench_overhead(trials: int, workdir: Path) -> BenchResult:
     uri = f"sqlite:///{workdir / 'mlruns.db'}"
     run_bare(1, str(workdir / "warmup"))  # first Tuner of the session pays imports and the dashboard: not counted
-    bare_wall = run_bare(trials, str(workdir / "bare"))
+    noop_wall = run_bare(trials, str(workdir / "bare-noop"))
+    bare_wall = run_bare(trials, str(workdir / "bare"), model_work=True)
     rlx_wall, prepare_s = run_rlx(trials, str(workdir / "rlx"), uri)
     fig = overhead_figures([bare_wall / trials], [rlx_wall / trials])
+    noop = overhead_figures([noop_wall / trials], [rlx_wall / trials])
     return BenchResult(
         name="tune.rlx_trial_overhead_vs_bare",
         value=round(fig["ratio"], 3),
         unit="x",
         baseline="bare Ray Tune + Train trial: Tuner -> driver fn (0.01 CPU) -> TorchTrainer (1 worker, 1 CPU) "
-                 "whose train fn writes a 1-file checkpoint and calls ray.train.report once",
+                 "whose train fn does the trial's model work on random tensors (same network and optimizer, "
+                 "6 SGD steps, 9 eval forward passes, weights saved) and calls ray.train.report once",
         candidate="rlx trial: rlx.tune.run.run_group -> trial_driver -> run_training -> worker: open prepared data, "
                   "tsn resnetv2_small, 1 epoch on 22 synthetic videos 32px T=2 via Ray Data, val, checkpoint, "
                   "report, 1-view test, MLflow child run",
@@ -199,8 +243,12 @@ def bench_overhead(trials: int, workdir: Path) -> BenchResult:
             "bare_s_per_trial": round(fig["bare_s_per_trial"], 1),
             "rlx_s_per_trial": round(fig["rlx_s_per_trial"], 1),
             "rlx_extra_s_per_trial": round(fig["rlx_s_per_trial"] - fig["bare_s_per_trial"], 1),
+            # the same rlx trials against a bare trial that does nothing at all (not even import an optimizer)
+            "bare_noop_s_per_trial": round(noop["bare_s_per_trial"], 1),
+            "ratio_vs_bare_noop": round(noop["ratio"], 3),
             "rlx_prepare_dataset_s_once": round(prepare_s, 1),
-            "order": "warm-up bare Tuner (1 trial, not counted), bare Tuner, rlx Tuner; one ray.init; 1 trial at a time",
+            "order": "warm-up bare Tuner (1 trial, not counted), bare no-op Tuner, bare Tuner, rlx Tuner; one "
+                     "ray.init; 1 trial at a time",
             "rlx_config": {k: v for k, v in MINIMAL_TRIAL.items()} | {"model.arch": "tsn"},
             "cpus": _cluster_cpus(),
         },

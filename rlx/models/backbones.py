@@ -26,7 +26,6 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
-import torchvision
 from torch import nn
 
 NormLayer = Callable[[int], nn.Module]
@@ -264,6 +263,8 @@ class TorchvisionResNet(Backbone):
         super().__init__()
         if depth not in (50, 101):
             raise ValueError(f"torchvision backbone depth must be 50 or 101 (conv5 needs 3 blocks), got {depth}")
+        import torchvision  # here, not at the top: importing it costs ~1.4 s in every Ray worker
+
         net = getattr(torchvision.models, f"resnet{depth}")(weights=None, norm_layer=norm_layer)
         self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
         self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
@@ -285,6 +286,8 @@ class TorchvisionResNet(Backbone):
 
     def make_block(self, norm_layer: NormLayer) -> nn.Module:
         c = self.num_features
+        import torchvision
+
         return torchvision.models.resnet.Bottleneck(c, c // 4, norm_layer=norm_layer)
 
     def make_head_norm(self, norm_layer: NormLayer) -> nn.Module:

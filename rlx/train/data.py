@@ -203,10 +203,12 @@ class TrialData:
     def batch_size(self, world: int) -> int:
         return max(1, self.cfg.optim.batch_size // world)
 
-    def _stream(self, mode: str, subset: str, epoch: int, rank: int, world: int, shuffle: bool):
+    def _stream(self, mode: str, subset: str | tuple[str, ...], epoch: int, rank: int, world: int, shuffle: bool):
         from rlx.data.pipeline import build_dataset, epoch_rows
 
-        rows = epoch_rows(self.rows(subset), epoch, self.cfg.train.seed, rank, world, shuffle=shuffle)
+        subsets = (subset,) if isinstance(subset, str) else subset
+        all_rows = [row for name in subsets for row in self.rows(name)]
+        rows = epoch_rows(all_rows, epoch, self.cfg.train.seed, rank, world, shuffle=shuffle)
         if not rows:
             return iter(())
         ds = build_dataset(self.spec(mode), rows, epoch)
@@ -219,9 +221,10 @@ class TrialData:
         """The validation hold-out, one centre view (fast, every epoch)."""
         return self._stream("val", "val", 0, rank, world, shuffle=False)
 
-    def val_test_batches(self, rank: int, world: int):
-        """The validation hold-out under the test protocol (for fusion weights)."""
-        return self._stream("test", "val", 0, rank, world, shuffle=False)
-
     def test_batches(self, rank: int, world: int):
         return self._stream("test", "test", 0, rank, world, shuffle=False)
+
+    def final_batches(self, rank: int, world: int):
+        """Test and the validation hold-out under the test protocol in one pass: one dataset run, not two
+        (each costs a Ray Data start-up, a fixed second or two per trial)."""
+        return self._stream("test", ("test", "val"), 0, rank, world, shuffle=False)

@@ -63,7 +63,8 @@ def build_trainer(cfg: RunConfig, ctx: RunContext, callbacks: list[Any] | None =
         train_fn_per_worker,
         train_loop_config={"flat": cfg.to_flat(), "context": asdict(ctx)},
         scaling_config=ray.train.ScalingConfig(
-            num_workers=cfg.train.num_workers, use_gpu=cfg.train.use_gpu, resources_per_worker=resources
+            num_workers=cfg.train.num_workers, use_gpu=cfg.train.use_gpu, resources_per_worker=resources,
+            placement_strategy=cfg.train.placement_strategy,
         ),
         run_config=ray.train.RunConfig(
             name=ctx.name,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Literal, Mapping
+from typing import Any, Callable, Collection, Iterable, Iterator, Literal, Mapping
 
 import numpy as np
 import torch
@@ -214,6 +214,21 @@ def predict(
     if not scores:
         return Predictions(loss=0.0, skipped=int(skipped))
     return Predictions(ids, np.concatenate(scores), np.concatenate(labels), loss_sum / max(videos, 1), int(skipped))
+
+
+def subset_predictions(pred: Predictions, keep: Collection[str], expected: int, multilabel: bool) -> Predictions:
+    """The predictions of the videos in `keep`, from a pass over several subsets.
+
+    The loss is recomputed on those videos' logits (the same mean over videos that `predict` takes);
+    `skipped` is what the subset is missing: `expected` videos minus those predicted.
+    """
+    rows = [i for i, video_id in enumerate(pred.video_ids) if video_id in keep]
+    if not rows:
+        return Predictions(skipped=expected)
+    scores, labels = pred.scores[rows], pred.labels[rows]
+    batch = {"labels" if multilabel else "label": labels}
+    loss = loss_fn(torch.as_tensor(scores), batch, multilabel, torch.device("cpu")).item()
+    return Predictions([pred.video_ids[i] for i in rows], scores, labels, loss, expected - len(rows))
 
 
 def gather_predictions(local: Predictions) -> Predictions:

@@ -13,6 +13,7 @@ import logging
 import os
 import platform
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ import yaml
 from rlx.config import RunConfig
 from rlx.models import build_model
 from rlx.train.checkpoint import load_state, restore, save_state
-from rlx.train.loop import Predictions, StepOptions, gather_predictions, predict, train_one_epoch
+from rlx.train.loop import Predictions, StepOptions, gather_predictions, predict, subset_predictions, train_one_epoch
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,11 @@ def _print_progress(name: str, metrics: dict[str, float], epochs: int, done_here
     eta = elapsed / done_here * (epochs - epoch)
     parts = [f"{k.split('/')[-1] if k.startswith('train/') else k}={v:.3f}" for k, v in metrics.items()
              if k in ("train/loss", "train/top1", "val/top1", "val/mAP")]
-    print(f"[{name}] epoch {epoch}/{epochs}: {' '.join(parts)} ({metrics['time/epoch_s']:.0f} s, "
-          f"data wait {metrics['data/wait_fraction']:.0%}, ETA {eta / 60:.1f} min)", flush=True)
+    # Straight to the process's stdout: Train V2 patches print() to log *and* tee when stdout is wrapped,
+    # which printed every line twice.
+    sys.__stdout__.write(f"[{name}] epoch {epoch}/{epochs}: {' '.join(parts)} ({metrics['time/epoch_s']:.0f} s, "
+                         f"data wait {metrics['data/wait_fraction']:.0%}, ETA {eta / 60:.1f} min)\n")
+    sys.__stdout__.flush()
 
 
 def single_label_metrics(pred: Predictions, prefix: str) -> dict[str, float]:
@@ -140,11 +144,11 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
     # Ray Data announces every epoch's execution plan and Train every report at INFO: in a search of many
     # trials that buries the per-epoch progress lines, so keep only their warnings.
     data_context.print_on_execution_start = False
+    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "WARNING")  # Ray Data re-reads it for every dataset it runs
     _quiet_train_reports()
     # Blocks in index order whatever task finishes first: the same seed gives the same batches.
     data_context.execution_options.preserve_order = True
     started = time.perf_counter()
-    last_metrics: dict[str, float] = resumed_metrics  # a run resumed after its last epoch re-reports these
     run_dir = Path(ctx.storage) / ctx.name if "://" not in ctx.storage else Path(tempfile.gettempdir()) / ctx.name
     for epoch in range(start_epoch, cfg.optim.epochs):
         seed_everything(cfg.train.seed, epoch + 1, rank)
@@ -163,10 +167,13 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
             "data/wait_fraction": stats.data_wait_fraction,
             "time/epoch_s": stats.seconds,
         }
-        last_metrics = metrics
         if tracker is not None:
             tracker.log_metrics(metrics, step=epoch + 1)
             _print_progress(ctx.name, metrics, cfg.optim.epochs, epoch + 1 - start_epoch, time.perf_counter() - started)
+        if epoch + 1 == cfg.optim.epochs:
+            # The test rides on the last epoch's report: each report waits for Train's controller to poll
+            # (~2 s), and a Tune scheduler expects its metric in every report anyway.
+            metrics = {**metrics, **_final_evaluation(model, data, cfg, opts, rank, world, tracker)}
         with tempfile.TemporaryDirectory() as tmp:
             ckpt = None
             if rank == 0:
@@ -174,9 +181,9 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
                 ckpt = ray.train.Checkpoint.from_directory(tmp)
             ray.train.report(metrics, checkpoint=ckpt, checkpoint_dir_name=f"epoch_{epoch + 1:04d}")
 
-    final = _final_evaluation(model, data, cfg, opts, rank, world, tracker)
-    # The last validation metrics ride along: a Tune scheduler expects its metric in every report.
-    ray.train.report({**last_metrics, "epoch": cfg.optim.epochs, **final})
+    if start_epoch >= cfg.optim.epochs:  # restarted after the last checkpoint: test again, report once
+        final = _final_evaluation(model, data, cfg, opts, rank, world, tracker)
+        ray.train.report({**resumed_metrics, "epoch": cfg.optim.epochs, **final})
     if tracker is not None:
         tracker.set_tags({"rlx.checkpoint": str(run_dir / f"epoch_{cfg.optim.epochs:04d}")})
         tracker.finish("FINISHED")
@@ -189,6 +196,7 @@ def _quiet_train_reports() -> None:
     except ImportError:
         return
     logging.getLogger(train_context.__file__).setLevel(logging.WARNING)
+    logging.getLogger("ray.train.v2._internal.execution.storage").setLevel(logging.WARNING)  # "Checkpoint created at"
 
 
 def _open_tracker(cfg: RunConfig, ctx: Any, data: Any):
@@ -222,8 +230,10 @@ def _final_evaluation(model, data, cfg: RunConfig, opts: StepOptions, rank: int,
     """The paper's protocol on test and on the validation hold-out; scores to MLflow."""
     reduce = "max" if cfg.data.multilabel else "mean"
     budget = cfg.eval.view_budget
-    test = gather_predictions(predict(model, data.test_batches(rank, world), data.normalizer, opts, budget, reduce))
-    val = gather_predictions(predict(model, data.val_test_batches(rank, world), data.normalizer, opts, budget, reduce))
+    both = gather_predictions(predict(model, data.final_batches(rank, world), data.normalizer, opts, budget, reduce))
+    test_rows, val_rows = data.rows("test"), data.rows("val")
+    test = subset_predictions(both, {r["video_id"] for r in test_rows}, len(test_rows), cfg.data.multilabel)
+    val = subset_predictions(both, {r["video_id"] for r in val_rows}, len(val_rows), cfg.data.multilabel)
     metrics = {**evaluation_metrics(test, "test", cfg.data.multilabel), "data/test_skipped": test.skipped}
     if tracker is not None:
         tracker.log_metrics(metrics, step=cfg.optim.epochs)

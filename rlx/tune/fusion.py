@@ -215,13 +215,13 @@ def run_fusion(space: SearchSpace, ctx: FusionContext, storage: str) -> list[dic
     """The fusion stage as one Tuner (one trial per pair); returns one summary per pair."""
     from ray import tune
 
-    from rlx.tune.run import DRIVER_RESOURCES
+    from rlx.tune.run import driver_resources
 
     jobs = plan_jobs(space, ctx.parent_run_id, ctx.tracking_uri)
     if not jobs:
         return []
     print(f"\n=== fusion: {len(jobs)} RGB × flow pair(s), weight step {ctx.step} on validation scores ===", flush=True)
-    trainable = tune.with_resources(tune.with_parameters(fusion_trial, ctx=ctx), DRIVER_RESOURCES)
+    trainable = tune.with_resources(tune.with_parameters(fusion_trial, ctx=ctx), driver_resources())
     tuner = tune.Tuner(
         trainable,
         param_space={"job": tune.grid_search([asdict(j) for j in jobs])},

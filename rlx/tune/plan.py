@@ -14,8 +14,12 @@ you have them; the plan says which numbers it used.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rlx.tune.space import Group, SearchSpace
+
+if TYPE_CHECKING:
+    from rlx.tune.placement import ClusterSpec
 
 # Seconds of one A100 per training video (forward + backward, T = 8, 224²).
 SECONDS_PER_TRAIN_VIDEO = {
@@ -72,9 +76,14 @@ def plan_group(space: SearchSpace, group: Group) -> GroupPlan:
     return GroupPlan(group, trials, trials * epochs, trials * trial_seconds / 3600, basis)
 
 
-def describe(space: SearchSpace) -> str:
-    """The human-readable plan printed by --dry-run."""
+def describe(space: SearchSpace, cluster: "ClusterSpec | None" = None) -> str:
+    """The human-readable plan printed by --dry-run; with a cluster, the node type each group's trials land on."""
     plans = [plan_group(space, g) for g in space.groups()]
+    placed = {}
+    if cluster is not None:
+        from rlx.tune.placement import place_groups
+
+        placed = place_groups(space, cluster)  # PlacementError (a SpaceError) when a trial fits nowhere
     lines = [f"search {space.name}: {space.description}", f"file: {space.path}",
              f"metric: {space.metric} ({space.mode}), scheduler: {space.scheduler.type}"
              + (f" (grace {space.scheduler.grace_period}, reduction {space.scheduler.reduction_factor})"
@@ -82,10 +91,14 @@ def describe(space: SearchSpace) -> str:
              f"searched: " + (", ".join(f"{k} {s.kind} {list(s.values)} [{s.role}]" for k, s in space.search.items()) or "nothing"),
              f"resources per trial: {space.resources.workers_per_trial} worker(s) × "
              f"{space.resources.gpus_per_worker:g} GPU, {space.resources.cpus_per_worker:g} CPU",
-             "", f"{'group':<50} {'trials':>6} {'trial-epochs':>12} {'GPU-hours':>10}"]
+             *([f"cluster: {cluster.path} (each trial on the smallest node type that holds its workers)"]
+               if cluster is not None else []),
+             "", f"{'group':<50} {'trials':>6} {'trial-epochs':>12} {'GPU-hours':>10}"
+             + ("  node type" if placed else "")]
     for p in plans:
         hours = f"{p.gpu_hours:.3g}" if p.gpu_hours is not None else "-"
-        lines.append(f"{p.group.key or 'all':<50} {p.trials:>6} {p.max_trial_epochs:>12} {hours:>10}")
+        where = f"  {placed[p.group.key].describe()}" if placed else ""
+        lines.append(f"{p.group.key or 'all':<50} {p.trials:>6} {p.max_trial_epochs:>12} {hours:>10}{where}")
     total_hours = sum(p.gpu_hours or 0 for p in plans)
     lines.append(f"{'total':<50} {sum(p.trials for p in plans):>6} {sum(p.max_trial_epochs for p in plans):>12} "
                  f"{total_hours:>10.3g}")

@@ -11,6 +11,8 @@ holds the space file, the plan and the summary.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 from dataclasses import dataclass
@@ -20,7 +22,21 @@ from typing import Any
 from rlx.tune.space import Group, SearchSpace
 
 log = logging.getLogger(__name__)
-DRIVER_RESOURCES = {"CPU": 0.01}  # the driver only waits on its trainer; the workers hold the real CPUs
+DRIVER_RESOURCE = "train_driver"  # a custom resource the cluster YAMLs give the head node (clusters/)
+
+
+def driver_resources() -> dict[str, float]:
+    """What one trial driver reserves: it only waits on its trainer, the workers hold the real CPUs.
+
+    On the shipped clusters the head has `{"CPU": 0, "train_driver": N}` so that drivers (and nothing
+    else) land on it; a local Ray has no such resource, and a sliver of a CPU leaves the CPUs to the
+    workers (RAY_NOTES.md: `{"CPU": 0}` is refused).
+    """
+    import ray
+
+    if ray.is_initialized() and ray.cluster_resources().get(DRIVER_RESOURCE):
+        return {DRIVER_RESOURCE: 0.01}
+    return {"CPU": 0.01}
 
 
 @dataclass(frozen=True)
@@ -94,7 +110,7 @@ def run_group(space: SearchSpace, group: Group, base: TrialBase, resume: bool, c
     from ray import tune
 
     epochs = space.sample_config(group).optim.epochs
-    trainable = tune.with_resources(tune.with_parameters(trial_driver, base=base), DRIVER_RESOURCES)
+    trainable = tune.with_resources(tune.with_parameters(trial_driver, base=base), driver_resources())
     path = f"{base.storage.rstrip('/')}/{space.name}-{group.slug}"
     if resume and tune.Tuner.can_restore(path):
         log.info("resuming group %s from %s", group.key or "all", path)
@@ -122,3 +138,36 @@ def summarize(space: SearchSpace, group: Group, results) -> dict[str, Any]:
         "best": searched,
         space.metric: (best.metrics or {}).get(space.metric),
     }
+
+
+def space_digest(space: SearchSpace) -> str:
+    """A fingerprint of what a search trains (fixed keys after --set, axes, samplers, scheduler, resources)."""
+    what = {"fixed": space.fixed, "axes": space.axes, "search": {k: (s.kind, s.values) for k, s in space.search.items()},
+            "num_samples": space.num_samples, "scheduler": space.scheduler, "metric": space.metric,
+            "mode": space.mode, "resources": space.resources, "fusion": space.fusion_step}
+    return hashlib.sha1(json.dumps(what, sort_keys=True, default=repr).encode()).hexdigest()[:16]
+
+
+def restart_problem(space: SearchSpace, resume: bool, storage: str, tracking_uri: str, digest: str) -> str | None:
+    """Why this search must not start (an earlier one of the same name would be mixed in), or None.
+
+    A search is its MLflow parent run `search-<name>` plus one Tune folder per group. Without --resume
+    both must be new: a second run would add its trials to the first one's tables. With --resume the
+    space must be the one that was interrupted: resuming finished trials of another config is a lie.
+    """
+    from rlx.tracking import find_run
+
+    previous = find_run(space.name, f"search-{space.name}", tracking_uri)
+    folders = [] if "://" in storage else [
+        p for p in (Path(storage) / f"{space.name}-{g.slug}" for g in space.groups()) if p.exists()]
+    if not resume and (previous is not None or folders):
+        where = f"MLflow experiment {space.name!r} at {tracking_uri}" if previous is not None else str(folders[0])
+        return (f"search {space.name!r} already has results ({where}): pass --resume to continue it, or give the "
+                "space another `name:` (or --storage and MLFLOW_TRACKING_URI elsewhere) to start a new one")
+    if resume and previous is not None:
+        recorded = previous.client.get_run(previous.run_id).data.tags.get("rlx.space_digest")
+        if recorded and recorded != digest:
+            return (f"{space.path}: the space (or its --set overrides) changed since search {space.name!r} ran "
+                    f"(fingerprint {recorded} -> {digest}): --resume would mix two searches; give the space another "
+                    "`name:` to start a new one")
+    return None
