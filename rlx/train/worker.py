@@ -16,6 +16,7 @@ import random
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +137,9 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
         resumed_metrics = state.metrics or {}
         log.info("resuming %s from its checkpoint after epoch %d", ctx.name, start_epoch)
 
-    tracker = _open_tracker(cfg, ctx, data) if rank == 0 else None
+    # Opening the MLflow run (import, store connection, params) takes a second or two: rank 0 does it in a
+    # thread while the first epoch trains; an error (e.g. the server is unreachable) surfaces at first use.
+    opening = ThreadPoolExecutor(1, thread_name_prefix="mlflow").submit(_open_tracker, cfg, ctx, data) if rank == 0 else None
     import ray.data
 
     data_context = ray.data.DataContext.get_current()
@@ -167,6 +170,7 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
             "data/wait_fraction": stats.data_wait_fraction,
             "time/epoch_s": stats.seconds,
         }
+        tracker = opening.result() if opening is not None else None
         if tracker is not None:
             tracker.log_metrics(metrics, step=epoch + 1)
             _print_progress(ctx.name, metrics, cfg.optim.epochs, epoch + 1 - start_epoch, time.perf_counter() - started)
@@ -181,6 +185,7 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
                 ckpt = ray.train.Checkpoint.from_directory(tmp)
             ray.train.report(metrics, checkpoint=ckpt, checkpoint_dir_name=f"epoch_{epoch + 1:04d}")
 
+    tracker = opening.result() if opening is not None else None
     if start_epoch >= cfg.optim.epochs:  # restarted after the last checkpoint: test again, report once
         final = _final_evaluation(model, data, cfg, opts, rank, world, tracker)
         ray.train.report({**resumed_metrics, "epoch": cfg.optim.epochs, **final})
