@@ -147,7 +147,7 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
     # Ray Data announces every epoch's execution plan and Train every report at INFO: in a search of many
     # trials that buries the per-epoch progress lines, so keep only their warnings.
     data_context.print_on_execution_start = False
-    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "WARNING")  # Ray Data re-reads it for every dataset it runs
+    logging.getLogger("ray.data._internal.execution.streaming_executor").setLevel(logging.WARNING)  # "finished in"
     _quiet_train_reports()
     # Blocks in index order whatever task finishes first: the same seed gives the same batches.
     data_context.execution_options.preserve_order = True
