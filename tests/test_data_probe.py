@@ -140,6 +140,26 @@ def test_a_worker_crash_marks_only_the_culprit_corrupt() -> None:
     assert "crashed" in results[2].error
 
 
+def hang_on_marked_video(job: probe.ProbeJob) -> probe.ProbeResult:
+    """Stands in for a decoder stuck in a loop on one file."""
+    import time
+
+    if job.path.endswith("hang.avi"):
+        time.sleep(3600)
+    return probe.ProbeResult(job.row, "ok", 1, 25.0)
+
+
+def test_a_stuck_decoder_times_out_and_marks_only_the_culprit_corrupt() -> None:
+    import time
+
+    jobs = [probe.ProbeJob(i, f"/v/{name}.avi", 1) for i, name in enumerate(["a", "hang", "b", "c"])]
+    start = time.perf_counter()
+    results = probe._run_all(jobs, workers=2, task=hang_on_marked_video, timeout=2.0)
+    assert [results[i].status for i in range(4)] == ["ok", "corrupt", "ok", "ok"]
+    assert results[1].error == "timed out after 2 s"
+    assert time.perf_counter() - start < 60  # the stuck worker was killed, not waited for
+
+
 # --------------------------------------------------------------------------- the command line
 
 

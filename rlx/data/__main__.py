@@ -37,7 +37,8 @@ def _cmd_index(args: argparse.Namespace) -> int:
     if args.probe:
         if not args.videos:
             raise UserInputError("--probe needs --videos DIR (the folder the index paths are relative to)")
-        index = probe.probe_index(index, Path(args.videos), min_frames=args.min_frames, workers=args.workers)
+        index = probe.probe_index(index, Path(args.videos), min_frames=args.min_frames, workers=args.workers,
+                                  timeout=args.timeout or probe.DEFAULT_TIMEOUT_S)
     splits.write_index(index, Path(args.out))
     print(splits.describe_index(index))
     if args.probe:
@@ -50,7 +51,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from rlx.data import probe, splits
 
     index = splits.read_index(Path(args.index))
-    index = probe.probe_index(index, Path(args.videos), min_frames=args.min_frames, workers=args.workers)
+    index = probe.probe_index(index, Path(args.videos), min_frames=args.min_frames, workers=args.workers,
+                                  timeout=args.timeout or probe.DEFAULT_TIMEOUT_S)
     print(probe.describe_status(index, list_bad=True))
     if args.out:
         splits.write_index(index, Path(args.out))
@@ -96,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--probe", action="store_true", help="open every video and fill num_frames, fps, status")
     p.add_argument("--min-frames", type=int, default=1, help="fewer decodable frames than this -> too_short")
     p.add_argument("--workers", type=int, default=0, help="probe processes (0: one per CPU)")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds one video may take before it is marked corrupt, a stuck decoder (default 120)")
     p.set_defaults(handler=_cmd_index)
 
     p = sub.add_parser("check", help="probe every video of an index: which files are missing or corrupt?")
@@ -104,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the probed index here")
     p.add_argument("--min-frames", type=int, default=1)
     p.add_argument("--workers", type=int, default=0)
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds one video may take before it is marked corrupt, a stuck decoder (default 120)")
     p.set_defaults(handler=_cmd_check)
 
     p = sub.add_parser("flow", help="extract TV-L1 optical flow to flow_x_/flow_y_ JPEGs (resumable, on Ray)")

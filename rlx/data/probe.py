@@ -26,7 +26,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,13 +55,23 @@ class ProbeResult:
     error: str | None = None
 
 
-def probe_index(df: pd.DataFrame, videos_root: Path, min_frames: int = 1, workers: int = 0) -> pd.DataFrame:
-    """A copy of `df` with num_frames, fps, status and probe_error filled for every row."""
+# No video of the supported datasets takes a minute to open and decode twice; a decoder that does is
+# stuck (decord can loop on a container that over-reports its frames).
+DEFAULT_TIMEOUT_S = 120.0
+
+
+def probe_index(df: pd.DataFrame, videos_root: Path, min_frames: int = 1, workers: int = 0,
+                timeout: float = DEFAULT_TIMEOUT_S) -> pd.DataFrame:
+    """A copy of `df` with num_frames, fps, status and probe_error filled for every row.
+
+    A video whose probe runs longer than `timeout` seconds is marked corrupt ("timed out") and its
+    worker is killed; the others are probed as usual.
+    """
     videos_root = Path(videos_root)
     if not videos_root.is_dir():
         raise FileNotFoundError(f"videos root not found: {videos_root}")
     jobs = [ProbeJob(row, str(videos_root / rel), min_frames) for row, rel in enumerate(df["path"])]
-    results = _run_all(jobs, workers or os.cpu_count() or 1)
+    results = _run_all(jobs, workers or os.cpu_count() or 1, timeout=timeout)
     return _apply(df, [results[job.row] for job in jobs])
 
 
@@ -135,21 +145,23 @@ def _quiet_worker() -> None:
 
 
 def _run_all(
-    jobs: list[ProbeJob], workers: int, task: Callable[[ProbeJob], ProbeResult] = _probe_job
+    jobs: list[ProbeJob], workers: int, task: Callable[[ProbeJob], ProbeResult] = _probe_job,
+    timeout: float = DEFAULT_TIMEOUT_S,
 ) -> dict[int, ProbeResult]:
-    """Every job's result; `task` is a parameter so tests can stand in a crashing decoder."""
+    """Every job's result; `task` is a parameter so tests can stand in a crashing or hanging decoder."""
     from tqdm import tqdm
 
     results: dict[int, ProbeResult] = {}
     with tqdm(total=len(jobs), desc="probe", unit="video", file=sys.stderr, disable=None, dynamic_ncols=True) as bar:
-        unfinished = _run_pool(jobs, workers, results, bar, task)
-        # A crashed worker fails every in-flight future. Redo those in a one-worker pool, which
-        # runs them in order: the first one lost there is the video that crashed the decoder.
+        unfinished, _ = _run_pool(jobs, workers, results, bar, task, timeout)
+        # A crashed or stuck worker fails every in-flight future. Redo those in a one-worker pool,
+        # which runs them in order: the first one lost there is the video that crashed or hung.
         while unfinished:
-            lost = _run_pool(unfinished, 1, results, bar, task)
+            lost, stalled = _run_pool(unfinished, 1, results, bar, task, timeout)
             if lost:
                 culprit, unfinished = lost[0], lost[1:]
-                results[culprit.row] = ProbeResult(culprit.row, "corrupt", error="decoder crashed the worker process")
+                error = f"timed out after {timeout:g} s" if stalled else "decoder crashed the worker process"
+                results[culprit.row] = ProbeResult(culprit.row, "corrupt", error=error)
                 bar.update(1)
             else:
                 unfinished = []
@@ -157,26 +169,40 @@ def _run_all(
 
 
 def _run_pool(
-    jobs: list[ProbeJob], workers: int, results: dict[int, ProbeResult], bar, task: Callable[[ProbeJob], ProbeResult]
-) -> list[ProbeJob]:
-    """Run `jobs` in a pool, store results; return the jobs lost to a broken pool (in order)."""
+    jobs: list[ProbeJob], workers: int, results: dict[int, ProbeResult], bar,
+    task: Callable[[ProbeJob], ProbeResult], timeout: float,
+) -> tuple[list[ProbeJob], bool]:
+    """Run `jobs` in a pool, store results; return (the jobs lost to a broken pool in order, whether it stalled).
+
+    A stall is `timeout` seconds without any job finishing: the pool's processes are killed, which
+    fails every unfinished job like a crash does.
+    """
     if not jobs:
-        return []
+        return [], False
     context = multiprocessing.get_context("spawn")
     workers = max(1, min(workers, len(jobs)))
     lost: list[ProbeJob] = []
+    stalled = False
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_worker) as pool:
         _check_workers_start(pool)
         futures: dict[Future, ProbeJob] = {pool.submit(task, job): job for job in jobs}
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except BrokenProcessPool:
-                lost.append(futures[future])
-                continue
-            results[result.row] = result
-            bar.update(1)
-    return sorted(lost, key=lambda job: job.row)
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            if not done:
+                stalled = True
+                for process in list(pool._processes.values()):  # no public way to stop a running task
+                    process.kill()
+                done, pending = wait(pending).done, set()
+            for future in done:
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    lost.append(futures[future])
+                    continue
+                results[result.row] = result
+                bar.update(1)
+    return sorted(lost, key=lambda job: job.row), stalled
 
 
 def _ping() -> bool:
