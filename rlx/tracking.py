@@ -159,9 +159,23 @@ def child_runs(experiment: str, parent_run_id: str, *, tag_filter: Mapping[str, 
         return []
     clauses = [f"tags.`{PARENT_TAG}` = '{parent_run_id}'"]
     clauses += [f"tags.`{key}` = '{value}'" for key, value in (tag_filter or {}).items()]
-    runs = client.search_runs([exp.experiment_id], filter_string=" and ".join(clauses), max_results=10000)
-    return [RunRecord(r.info.run_id, r.info.status, dict(r.data.tags), dict(r.data.params), dict(r.data.metrics))
-            for r in runs]
+    return _search_all(client, exp.experiment_id, " and ".join(clauses))
+
+
+def _record(run) -> RunRecord:
+    return RunRecord(run.info.run_id, run.info.status, dict(run.data.tags), dict(run.data.params),
+                     dict(run.data.metrics))
+
+
+def _search_all(client: MlflowClient, experiment_id: str, filter_string: str = "") -> list[RunRecord]:
+    """Every matching run: search_runs pages at max_results, and a large search has more trials than a page."""
+    runs, token = [], None
+    while True:
+        page = client.search_runs([experiment_id], filter_string=filter_string, max_results=1000, page_token=token)
+        runs += [_record(r) for r in page]
+        token = page.token
+        if not token:
+            return runs
 
 
 def download_artifact(run_id: str, artifact_path: str, dst_dir: str | Path, tracking_uri: str | None = None) -> Path:
@@ -172,8 +186,7 @@ def download_artifact(run_id: str, artifact_path: str, dst_dir: str | Path, trac
 
 def run_record(run_id: str, tracking_uri: str | None = None) -> RunRecord:
     """One run as read back (status, tags, params, final metrics)."""
-    run = MlflowClient(tracking_uri=tracking_uri or default_tracking_uri()).get_run(run_id)
-    return RunRecord(run.info.run_id, run.info.status, dict(run.data.tags), dict(run.data.params), dict(run.data.metrics))
+    return _record(MlflowClient(tracking_uri=tracking_uri or default_tracking_uri()).get_run(run_id))
 
 
 # ---------------------------------------------------------------- read side (rlx.report)
@@ -190,15 +203,7 @@ def experiment_runs(experiment: str, tracking_uri: str | None = None) -> list[Ru
         names = sorted(e.name for e in client.search_experiments())
         raise ExperimentNotFound(f"MLflow experiment {experiment!r} not found at {uri} "
                                  f"(experiments there: {', '.join(names) or 'none'})")
-    runs, token = [], None
-    while True:  # search_runs pages at max_results; a large search has more trials than one page
-        page = client.search_runs([exp.experiment_id], max_results=1000, page_token=token)
-        runs += [RunRecord(r.info.run_id, r.info.status, dict(r.data.tags), dict(r.data.params), dict(r.data.metrics))
-                 for r in page]
-        token = page.token
-        if not token:
-            break
-    return sorted(runs, key=lambda r: r.run_id)
+    return sorted(_search_all(client, exp.experiment_id), key=lambda r: r.run_id)
 
 
 def metric_history(run_id: str, key: str, tracking_uri: str | None = None) -> list[tuple[int, float]]:

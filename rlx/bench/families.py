@@ -85,22 +85,10 @@ QUICK: dict[str, Any] = {
 
 
 def family_accuracy(scores: np.ndarray, labels: np.ndarray, class_names: list[str]) -> dict[str, float]:
-    """Top-1 accuracy in percent: overall, per family, and within each order pair (NaN when absent)."""
-    from rlx.data.synthetic import ORDER_PAIRS, class_family
+    """`rlx.data.synthetic.family_accuracy`, rounded to 2 decimals for the benchmark's details."""
+    from rlx.data.synthetic import family_accuracy as accuracy
 
-    pred = scores.argmax(axis=1)
-    names = np.asarray(class_names, dtype=object)[labels]
-
-    def acc(mask: np.ndarray) -> float:
-        return round(100.0 * float((pred[mask] == labels[mask]).mean()), 2) if mask.any() else float("nan")
-
-    out = {"all": acc(np.ones(len(labels), bool))}
-    families = np.asarray([class_family(n) for n in names], dtype=object)
-    for family in FAMILIES:
-        out[family] = acc(families == family)
-    for first, second in ORDER_PAIRS:
-        out[f"pair:{first}"] = acc(np.isin(names, [first, second]))
-    return out
+    return {k: round(v, 2) if not np.isnan(v) else v for k, v in accuracy(scores, labels, class_names).items()}
 
 
 def train_and_test(arch: str, seed: int, flat: dict[str, Any]) -> dict[str, Any]:

@@ -551,8 +551,7 @@ def gain_table(exp: Experiment, cells: list[CellResult], top: int = 10) -> tuple
 
 def family_table(exp: Experiment, cells: list[CellResult]) -> tuple[Table | None, list[dict]]:
     """Synthetic benchmark: test accuracy per class family (appearance / order / interaction) per arch."""
-    from rlx.data.synthetic import FAMILIES, class_family
-    from rlx.eval.metrics import predictions
+    from rlx.data.synthetic import FAMILIES, family_accuracy
     from rlx.eval.scores import score_matrix
 
     rows = []
@@ -566,13 +565,11 @@ def family_table(exp: Experiment, cells: list[CellResult]) -> tuple[Table | None
                 break
             frame, classes = got
             try:
-                family = np.array([class_family(classes[i]) for i in frame["label"]])
-            except ValueError:
+                acc = family_accuracy(score_matrix(frame, classes), frame["label"].to_numpy(), classes)
+            except ValueError:  # not the synthetic benchmark's classes
                 break
-            correct = predictions(score_matrix(frame, classes)) == frame["label"].to_numpy()
-            for f in FAMILIES:
-                per_run[f].append(100 * correct[family == f].mean() if (family == f).any() else math.nan)
-            per_run["all"].append(100 * correct.mean())
+            for f in (*FAMILIES, "all"):
+                per_run[f].append(acc[f])
         else:
             row = {k: c.row[k] for k in ("dataset", "split", "stream")}
             row["arch"] = ARCH_LABEL.get(c.row["arch"], c.row["arch"])
