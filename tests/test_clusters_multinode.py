@@ -32,7 +32,8 @@ import pytest
 
 from rlx.config import RunConfig
 from rlx.train.data import prepare_dataset
-from rlx.train.driver import RunContext, run_training
+from rlx.train.context import RunContext
+from rlx.train.driver import run_training
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # a hang fails the test instead of blocking CI
 

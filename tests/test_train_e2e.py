@@ -1,19 +1,26 @@
 """End to end on a real local Ray: synthetic videos → Ray Data → Ray Train (1 and 2
 workers, DDP on gloo) → 20-view test → MLflow; a killed worker and a rerun resume
 from the last checkpoint."""
+
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import ray
+import torch
 from ray.train import TrainingFailedError
 
 from rlx.config import RunConfig
+from rlx.data.synthetic import ensure_benchmark
 from rlx.tracking import find_run
+from rlx.train.context import RunContext
 from rlx.train.data import prepare_dataset
-from rlx.train.driver import RunContext, run_training
+from rlx.train.driver import run_training
+from rlx.train.local import run_local
 
 pytestmark = pytest.mark.slow
 
@@ -45,8 +52,6 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def ray_local(tmp_path_factory):
-    import ray
-
     os.environ["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] = "0.5"  # reports are polled; keep the tests short
     ray.init(address="local", num_cpus=2, include_dashboard=False, configure_logging=False)
     yield
@@ -61,8 +66,13 @@ def cache(tmp_path_factory):
 def run(tmp_path: Path, cache: Path, name: str, **overrides):
     cfg = RunConfig.from_flat({**TINY, "data.cache_dir": str(cache), **overrides})
     uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
-    ctx = RunContext(name=name, storage=str(tmp_path / "runs"), tracking_uri=uri, experiment="e2e",
-                     dataset_dir=str(prepare_dataset(cfg.data)))
+    ctx = RunContext(
+        name=name,
+        storage=str(tmp_path / "runs"),
+        tracking_uri=uri,
+        experiment="e2e",
+        dataset_dir=str(prepare_dataset(cfg.data)),
+    )
     return cfg, ctx, run_training(cfg, ctx)
 
 
@@ -89,7 +99,9 @@ def test_one_worker_trains_tests_on_20_views_and_logs_to_mlflow(ray_local, cache
     assert list(test_scores.columns) == ["video_id", "label", *classes]
     val_scores = pd.read_parquet(artifacts / "scores" / "val.parquet")
     assert set(val_scores["video_id"]) == set(index.loc[index["subset"] == "val", "video_id"])
-    assert (artifacts / "config" / "resolved.yaml").is_file() and (artifacts / "plots" / "confusion_matrix.png").is_file()
+    assert (artifacts / "config" / "resolved.yaml").is_file() and (
+        artifacts / "plots" / "confusion_matrix.png"
+    ).is_file()
 
     ckpts = sorted(p.name for p in (Path(ctx.storage) / ctx.name).glob("epoch_*"))
     assert ckpts == ["epoch_0001", "epoch_0002"]
@@ -97,7 +109,9 @@ def test_one_worker_trains_tests_on_20_views_and_logs_to_mlflow(ray_local, cache
 
 
 def test_two_workers_ddp_cover_the_whole_test_set(ray_local, cache, tmp_path):
-    _, ctx, result = run(tmp_path, cache, "two-workers", **{"train.num_workers": 2, "optim.epochs": 1, "optim.milestones": []})
+    _, ctx, result = run(
+        tmp_path, cache, "two-workers", **{"train.num_workers": 2, "optim.epochs": 1, "optim.milestones": []}
+    )
     assert result.error is None
     tracker = find_run("e2e", "two-workers", tracking_uri=ctx.tracking_uri)
     artifacts = Path(tracker.client.get_run(tracker.run_id).info.artifact_uri.removeprefix("file://"))
@@ -107,7 +121,9 @@ def test_two_workers_ddp_cover_the_whole_test_set(ray_local, cache, tmp_path):
 
 
 def test_killed_worker_resumes_from_the_last_checkpoint(ray_local, cache, tmp_path):
-    _, ctx, result = run(tmp_path, cache, "fault", **{"optim.epochs": 3, "train.fail_at_epoch": 2, "train.max_failures": 1})
+    _, ctx, result = run(
+        tmp_path, cache, "fault", **{"optim.epochs": 3, "train.fail_at_epoch": 2, "train.max_failures": 1}
+    )
     assert result.error is None
     # Epoch 2 died before its checkpoint: it is redone; epoch 1 is not repeated.
     assert progress(ctx) == ["epoch 1 started", "epoch 2 started", "epoch 2 started", "epoch 3 started"]
@@ -131,9 +147,33 @@ def test_same_seed_reproduces_the_same_metrics(ray_local, cache, tmp_path):
     _, ctx_a, _ = run(tmp_path, cache, "seed-a", **one_epoch)
     _, ctx_b, _ = run(tmp_path, cache, "seed-b", **one_epoch)
     _, ctx_c, _ = run(tmp_path, cache, "seed-c", **one_epoch, **{"train.seed": 1})
-    history = lambda name: [v for _, v in find_run("e2e", name, ctx_a.tracking_uri).metric_history("train/loss")]
+
+    def history(name: str) -> list[float]:
+        return [v for _, v in find_run("e2e", name, ctx_a.tracking_uri).metric_history("train/loss")]
+
     assert history("seed-a") == history("seed-b")
     assert history("seed-a") != history("seed-c")
+
+
+def test_a_local_run_gives_the_metrics_of_the_ray_run(ray_local, cache, tmp_path):
+    """`python -m rlx.train --local` (fit in this process, in-process decoding) = the Ray Train run, same seed."""
+    cfg, ctx, _ = run(tmp_path, cache, "on-ray")
+    local_ctx = dataclasses.replace(ctx, name="in-process")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in the Ray worker (0.5 CPUs -> 1 thread): float sums in the same order
+    try:
+        final = run_local(cfg, local_ctx)
+    finally:
+        torch.set_num_threads(threads)
+
+    ray_run, local_run = (find_run("e2e", n, ctx.tracking_uri) for n in ("on-ray", "in-process"))
+    for key in ("train/loss", "train/top1", "val/loss", "val/top1"):
+        assert local_run.metric_history(key) == ray_run.metric_history(key), key
+    ray_final = ray_run.client.get_run(ray_run.run_id).data.metrics
+    for key in ("test/top1", "test/top5", "test/loss", "test/mean_class_acc"):
+        assert final[key] == pytest.approx(ray_final[key], rel=1e-6), key
+    assert local_run.client.get_run(local_run.run_id).data.tags["rlx.runner"] == "local"
+    assert sorted(p.name for p in local_ctx.run_folder.glob("epoch_*")) == ["epoch_0001", "epoch_0002"]
 
 
 def write_charades_from_synthetic(root: Path, synthetic: Path) -> None:
@@ -156,15 +196,23 @@ def write_charades_from_synthetic(root: Path, synthetic: Path) -> None:
 
 
 def test_charades_multilabel_trains_with_bce_and_reports_map(ray_local, cache, tmp_path):
-    from rlx.data.synthetic import ensure_benchmark
-
     synthetic = ensure_benchmark(cache / "synthetic", videos_per_class=4, frames=16, size=64, seed=0)
     write_charades_from_synthetic(tmp_path / "charades", synthetic)
-    _, ctx, result = run(tmp_path, cache, "charades", **{
-        "data.dataset": "charades", "data.videos": str(tmp_path / "charades" / "videos"),
-        "data.annotations": str(tmp_path / "charades"), "optim.epochs": 1, "optim.milestones": [],
-        "eval.num_clips": 3, "eval.clip_length": 8, "eval.view_budget": 3,
-    })
+    _, ctx, result = run(
+        tmp_path,
+        cache,
+        "charades",
+        **{
+            "data.dataset": "charades",
+            "data.videos": str(tmp_path / "charades" / "videos"),
+            "data.annotations": str(tmp_path / "charades"),
+            "optim.epochs": 1,
+            "optim.milestones": [],
+            "eval.num_clips": 3,
+            "eval.clip_length": 8,
+            "eval.view_budget": 3,
+        },
+    )
     tracker = find_run("e2e", "charades", tracking_uri=ctx.tracking_uri)
     metrics = tracker.client.get_run(tracker.run_id).data.metrics
     assert 0.0 < metrics["test/mAP"] <= 1.0 and "val/mAP" in metrics and "test/top1" not in metrics
@@ -172,5 +220,5 @@ def test_charades_multilabel_trains_with_bce_and_reports_map(ray_local, cache, t
     scores = pd.read_parquet(artifacts / "scores" / "test.parquet")
     assert list(scores.columns) == ["video_id", "labels", "Appearance", "Order", "Interaction", "Circle"]
     index = pd.read_parquet(Path(ctx.dataset_dir) / "index.parquet").set_index("video_id")
-    for vid, labels in zip(scores["video_id"], scores["labels"]):
+    for vid, labels in zip(scores["video_id"], scores["labels"], strict=True):
         assert list(labels) == list(index.at[vid, "labels"])

@@ -20,33 +20,38 @@ over seeds of candidate minus baseline accuracy, in percentage points):
 `details` holds every per-family accuracy per arch and seed (plus the
 within-pair accuracy of each order pair) and wall times.
 
-Training flip is OFF (`TRAIN_FLIP`). A horizontal mirror turns an
+Training flip is OFF (`data.flip: false` in `RECIPE`). A horizontal mirror turns an
 `order_left_to_right` clip into one drawn exactly from `order_right_to_left`'s
 distribution, so with the default TSN flip that pair is label noise and no
 model beats chance on it: order accuracy is then capped near 75 % for the
-relational archs (25 points over `local`). The config has no key for the flip
-yet (`PipelineSpec.flip` is not mapped from `DataConfig`), so the benchmark
-sets it on the training `PipelineSpec` directly.
+relational archs (25 points over `local`).
 
 `quick=True`: a tiny benchmark (4 clips per class, 16 frames, 64 px, T=4),
 one epoch, one seed: it checks the code path in ~20 s; its accuracies mean
 nothing.
 """
+
 from __future__ import annotations
 
-import dataclasses
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from rlx.bench.common import BenchResult
+from rlx.config import RunConfig, load_flat_yaml
+from rlx.data.pipeline import epoch_rows, iter_local
+from rlx.eval.families import FAMILIES
+from rlx.eval.families import family_accuracy as accuracy
+from rlx.models import build_model
+from rlx.train.data import TrialData, prepare_dataset
+from rlx.train.fit import make_optimizer, seed_everything
+from rlx.train.loop import StepOptions, predict, train_one_epoch
 
 ARCHS = ("local", "nonlocal", "two_branch")
 SEEDS = (0, 1)
-TRAIN_FLIP = False
-FAMILIES = ("appearance", "order", "interaction")
 
 # The CPU recipe (flat config keys): configs/smoke.yaml plus these.
 RECIPE: dict[str, Any] = {
@@ -58,6 +63,7 @@ RECIPE: dict[str, Any] = {
     "data.input_size": 64,
     "data.short_side": 64,
     "data.num_segments": 8,
+    "data.flip": False,
     "model.backbone": "resnetv2_small",
     "model.insert_after": "conv5_2",
     "model.dropout": 0.5,
@@ -86,23 +92,14 @@ QUICK: dict[str, Any] = {
 
 def family_accuracy(scores: np.ndarray, labels: np.ndarray, class_names: list[str]) -> dict[str, float]:
     """`rlx.data.synthetic.family_accuracy`, rounded to 2 decimals for the benchmark's details."""
-    from rlx.data.synthetic import family_accuracy as accuracy
-
     return {k: round(v, 2) if not np.isnan(v) else v for k, v in accuracy(scores, labels, class_names).items()}
 
 
 def train_and_test(arch: str, seed: int, flat: dict[str, Any]) -> dict[str, Any]:
     """Train one arch in process with the real data path and loop; per-family test accuracy and timings."""
-    from rlx.config import RunConfig
-    from rlx.data.pipeline import epoch_rows, iter_local
-    from rlx.models import build_model
-    from rlx.train.data import TrialData, prepare_dataset
-    from rlx.train.loop import StepOptions, predict, train_one_epoch
-    from rlx.train.worker import seed_everything
-
     cfg = RunConfig.from_flat({**flat, "model.arch": arch, "train.seed": seed})
     data = TrialData.open(prepare_dataset(cfg.data), cfg)
-    train_spec = dataclasses.replace(data.spec("train"), flip=TRAIN_FLIP)
+    train_spec = data.spec("train")
     test_spec = data.spec("test")
     rows, test_rows = data.rows("train"), data.rows("test")
     opts = StepOptions(device=torch.device("cpu"), grad_clip=cfg.optim.grad_clip)
@@ -110,10 +107,7 @@ def train_and_test(arch: str, seed: int, flat: dict[str, Any]) -> dict[str, Any]
     start = time.perf_counter()
     seed_everything(seed, 0, 0)
     model = build_model(cfg.model, data.num_classes, cfg.data.in_channels)
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=cfg.optim.lr, momentum=cfg.optim.momentum, weight_decay=cfg.optim.weight_decay
-    )
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(cfg.optim.milestones), gamma=0.1)
+    optimizer, scheduler = make_optimizer(model, cfg.optim)
     stats = None
     for epoch in range(cfg.optim.epochs):
         seed_everything(seed, epoch + 1, 0)
@@ -122,8 +116,9 @@ def train_and_test(arch: str, seed: int, flat: dict[str, Any]) -> dict[str, Any]
         scheduler.step()
     train_s = time.perf_counter() - start
     start = time.perf_counter()
-    preds = predict(model, iter_local(test_spec, test_rows, 0, cfg.optim.batch_size), data.normalizer, opts,
-                    cfg.eval.view_budget)
+    preds = predict(
+        model, iter_local(test_spec, test_rows, 0, cfg.optim.batch_size), data.normalizer, opts, cfg.eval.view_budget
+    )
     test_s = time.perf_counter() - start
     return {
         "test": family_accuracy(preds.scores, preds.labels, data.class_names),
@@ -140,8 +135,6 @@ def _mean(values: list[float]) -> float:
 
 
 def run(quick: bool = False) -> list[BenchResult]:
-    from rlx.config import load_flat_yaml
-
     flat = {**load_flat_yaml(_smoke_yaml()), **RECIPE, **(QUICK if quick else {})}
     seeds = SEEDS[:1] if quick else SEEDS
     start = time.perf_counter()
@@ -156,7 +149,7 @@ def run(quick: bool = False) -> list[BenchResult]:
 
     details: dict[str, Any] = {
         "recipe": {k: v for k, v in flat.items() if k in RECIPE or k in QUICK},
-        "train_flip": TRAIN_FLIP,
+        "train_flip": flat["data.flip"],
         "seeds": list(seeds),
         "quick": quick,
         "threads": torch.get_num_threads(),
@@ -167,15 +160,19 @@ def run(quick: bool = False) -> list[BenchResult]:
             details[f"{family}_acc_{arch}"] = _mean(acc(arch, family))
         for seed in seeds:
             t = trials[arch][seed]
-            details[f"{arch}_seed{seed}"] = {**t["test"], "train_s": t["train_s"], "test_s": t["test_s"],
-                                              "last_epoch_train_top1": t["last_epoch_train_top1"]}
+            details[f"{arch}_seed{seed}"] = {
+                **t["test"],
+                "train_s": t["train_s"],
+                "test_s": t["test_s"],
+                "last_epoch_train_top1": t["last_epoch_train_top1"],
+            }
     details["train_videos"] = trials[ARCHS[0]][seeds[0]]["train_videos"]
     details["test_videos"] = trials[ARCHS[0]][seeds[0]]["test_videos"]
 
     results = []
     for family in ("order", "appearance"):
         for arch in ("two_branch", "nonlocal"):
-            diffs = [c - b for c, b in zip(acc(arch, family), acc("local", family))]
+            diffs = [c - b for c, b in zip(acc(arch, family), acc("local", family), strict=True)]
             results.append(
                 BenchResult(
                     name=f"families.{family}_acc_{arch}_vs_local",
@@ -191,6 +188,4 @@ def run(quick: bool = False) -> list[BenchResult]:
 
 
 def _smoke_yaml() -> str:
-    from pathlib import Path
-
     return str(Path(__file__).resolve().parents[2] / "configs" / "smoke.yaml")

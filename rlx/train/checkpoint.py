@@ -6,8 +6,10 @@ data sampler from (seed, epoch, rank), so resuming at epoch e replays
 exactly what an uninterrupted run would have done from e on. The data
 position is the epoch boundary (checkpoints are taken between epochs).
 """
+
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +34,14 @@ def unwrap(model: nn.Module) -> nn.Module:
     return model.module if hasattr(model, "module") else model
 
 
-def save_state(folder: Path, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, epochs_done: int,
-               metrics: dict[str, float] | None = None) -> Path:
+def save_state(
+    folder: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    epochs_done: int,
+    metrics: dict[str, float] | None = None,
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     payload = {
         "epochs_done": epochs_done,
@@ -60,3 +68,49 @@ def restore(state: TrainState, model: nn.Module, optimizer: torch.optim.Optimize
     unwrap(model).load_state_dict(state.model)
     optimizer.load_state_dict(state.optimizer)
     scheduler.load_state_dict(state.scheduler)
+
+
+def epoch_folder_name(epoch: int) -> str:
+    """`epoch_0007`: the folder of one epoch's state, the same under Ray Train and in a local run."""
+    return f"epoch_{epoch:04d}"
+
+
+class FolderStore:
+    """A run's checkpoints in a local folder, `<storage>/<name>/epoch_NNNN/state.pt` (the layout Ray Train uses).
+
+    The `CheckpointStore` of a run in the calling process (`python -m rlx.train --local`): saves are
+    synchronous and atomic, the newest `keep` epochs are kept, and `latest` finds what a Ray Train run of the
+    same name left too.
+    """
+
+    def __init__(self, folder: Path, keep: int = 2) -> None:
+        self.folder = Path(folder)
+        self.keep = keep
+
+    def _epochs(self) -> list[int]:
+        found = []
+        for path in self.folder.glob("epoch_*"):
+            suffix = path.name.removeprefix("epoch_")
+            if suffix.isdigit() and (path / STATE_FILE).is_file():
+                found.append(int(suffix))
+        return sorted(found)
+
+    def latest(self) -> TrainState | None:
+        epochs = self._epochs()
+        return load_state(self.folder / epoch_folder_name(epochs[-1])) if epochs else None
+
+    def save(self, epoch: int, metrics: Any, write: Any) -> None:
+        if write is None:
+            return
+        write(self.folder / epoch_folder_name(epoch))
+        for old in self._epochs()[: -self.keep]:
+            shutil.rmtree(self.folder / epoch_folder_name(old), ignore_errors=True)
+
+    def report(self, metrics: Any) -> None:
+        """Nothing to do: a local run's metrics go to its tracker and its return value."""
+
+    def wait_until_saved(self) -> None:
+        """Saves are synchronous."""
+
+    def location(self, epoch: int) -> str:
+        return str(self.folder / epoch_folder_name(epoch))

@@ -13,6 +13,7 @@ The validation hold-out is a fixed, stratified fraction of the training
 split chosen by a hash of the video id — the same videos for every trial,
 seed and stream, so RGB and flow trials can be fused on the same val videos.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,12 +22,18 @@ import logging
 import math
 import shutil
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from rlx.config import DataConfig, RunConfig
+from rlx.data import probe, splits, synthetic
+from rlx.data.pipeline import Mode, PipelineSpec, build_dataset, epoch_rows, index_rows, iter_local
+from rlx.data.transforms import NORM_STATS
+from rlx.train.loop import Batch, Normalizer
 
 log = logging.getLogger(__name__)
 PREPARED_VERSION = 1
@@ -41,7 +48,8 @@ def _stable_hash(text: str) -> int:
 
 
 def assign_subsets(index: pd.DataFrame, val_fraction: float) -> pd.DataFrame:
-    """Add `subset`: test rows stay test; per class, the ceil(fraction·n) train videos with the smallest id hash become val."""
+    """Add `subset`: test rows stay test; per class, the ceil(fraction·n) train videos with the smallest id hash
+    become val."""
     out = index.copy()
     out["subset"] = out["split"].astype(str)
     if val_fraction <= 0:
@@ -66,8 +74,6 @@ class DataSource:
 
 
 def _synthetic(cfg: DataConfig) -> tuple[Path, Path]:
-    from rlx.data import synthetic
-
     cache = Path(cfg.cache_dir) if cfg.cache_dir else synthetic.default_cache_dir()
     root = synthetic.ensure_benchmark(
         cache / "synthetic",
@@ -92,8 +98,10 @@ def resolve_paths(cfg: DataConfig) -> tuple[Path | None, Path | None, Path]:
     """(annotations folder or None, index.parquet or None, frames root) for a config, checked to exist."""
     if cfg.dataset == "synthetic":
         if cfg.modality != "rgb":
-            raise DatasetNotFound("the synthetic benchmark has RGB videos only; extract flow with `rlx.data flow` "
-                                  "and point data.videos at it with data.dataset=ucf101")
+            raise DatasetNotFound(
+                "the synthetic benchmark has RGB videos only; extract flow with `rlx.data flow` "
+                "and point data.videos at it with data.dataset=ucf101"
+            )
         annotations, videos = _synthetic(cfg)
         return annotations, None, videos
     videos = _require(cfg.videos, "data.videos", cfg.dataset)
@@ -104,15 +112,19 @@ def resolve_paths(cfg: DataConfig) -> tuple[Path | None, Path | None, Path]:
 
 def prepare_dataset(cfg: DataConfig, cache_dir: Path | None = None) -> Path:
     """The prepared folder for `cfg` (created on first use); returns its absolute path."""
-    from rlx.data import probe, splits
-
     annotations, index_path, videos = resolve_paths(cfg)
     # RGB reads video files at the index paths; flow reads <root>/<video_id>/flow_{x,y}_*.jpg
     # as written by `rlx.data flow` (TSN's layout).
     layout = "video" if cfg.modality == "rgb" else "frames"
     identity = {
-        "v": PREPARED_VERSION, "dataset": cfg.dataset, "split": cfg.split, "annotations": str(annotations),
-        "index": str(index_path), "videos": str(videos), "layout": layout, "val_fraction": cfg.val_fraction,
+        "v": PREPARED_VERSION,
+        "dataset": cfg.dataset,
+        "split": cfg.split,
+        "annotations": str(annotations),
+        "index": str(index_path),
+        "videos": str(videos),
+        "layout": layout,
+        "val_fraction": cfg.val_fraction,
     }
     digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     base = cache_dir or (Path(cfg.cache_dir) if cfg.cache_dir else _default_cache())
@@ -124,7 +136,9 @@ def prepare_dataset(cfg: DataConfig, cache_dir: Path | None = None) -> Path:
         index = splits.read_index(index_path)
         classes = splits.read_classes(index_path)
     else:
-        index = splits.build_index("ucf101" if cfg.dataset == "synthetic" else cfg.dataset, annotations, split=cfg.split)
+        index = splits.build_index(
+            "ucf101" if cfg.dataset == "synthetic" else cfg.dataset, annotations, split=cfg.split
+        )
         classes = list(index.attrs["classes"])
     if layout == "frames":  # rawframes/flow folders are named by video id
         index = index.assign(path=index["video_id"])
@@ -147,84 +161,119 @@ def prepare_dataset(cfg: DataConfig, cache_dir: Path | None = None) -> Path:
 
 
 def _default_cache() -> Path:
-    from rlx.data.synthetic import default_cache_dir
+    return synthetic.default_cache_dir()
 
-    return default_cache_dir()
+
+def rebatch(batches: Iterable[Batch], batch_size: int) -> Iterator[Batch]:
+    """Consecutive rows of `batches` in batches of exactly `batch_size` (the last one may be smaller).
+
+    What Ray Data's `iter_batches(batch_size=...)` does to the decode tasks' output: columns are
+    concatenated across decode batches, so videos dropped by a failed decode shift later videos forward.
+    """
+    pending: list[Batch] = []
+    held = 0
+    for batch in batches:
+        pending.append(batch)
+        held += len(batch["video_id"])
+        while held >= batch_size:
+            joined = {key: np.concatenate([b[key] for b in pending]) for key in pending[0]}
+            yield {key: column[:batch_size] for key, column in joined.items()}
+            rest = {key: column[batch_size:] for key, column in joined.items()}
+            held -= batch_size
+            pending = [rest] if held else []
+    if held:
+        yield {key: np.concatenate([b[key] for b in pending]) for key in pending[0]}
+
+
+def ray_stream(spec: PipelineSpec, rows: list[dict], epoch: int, batch_size: int) -> Iterable[Batch]:
+    """Batches decoded by Ray Data tasks (`build_dataset`), `batch_size` videos each, in row order."""
+    return build_dataset(spec, rows, epoch).iter_batches(
+        batch_size=batch_size, batch_format="numpy", prefetch_batches=2
+    )
+
+
+def local_stream(spec: PipelineSpec, rows: list[dict], epoch: int, batch_size: int) -> Iterable[Batch]:
+    """The same batches decoded in the calling process (`iter_local`): no Ray, steppable in a debugger.
+
+    Decoded in `decode_batch_size` chunks and re-batched to `batch_size` videos, as Ray Data's
+    `iter_batches` does, so a local run sees exactly the batches of a Ray run.
+    """
+    return rebatch(iter_local(spec, rows, epoch, spec.decode_batch_size), batch_size)
+
+
+Stream = Callable[[PipelineSpec, list[dict], int, int], Iterable[Batch]]
 
 
 class TrialData:
-    """Worker side: the prepared index, the class list and per-epoch batch streams.
+    """Worker side: the prepared index, the class list and per-epoch batch streams (a `fit` BatchSource).
 
     Every rank takes a disjoint shard of each subset (`epoch_rows`); training
     rows are reshuffled per epoch and each video draws its segments and
     crops from (seed, epoch, video), so a resumed epoch sees exactly the
-    batches an uninterrupted run would have. Batches stream from a Ray
-    Dataset built for the epoch (decoding in Ray Data tasks).
+    batches an uninterrupted run would have. Batches come from `stream`:
+    Ray Data tasks (`ray_stream`, a dataset built per epoch) or the calling
+    process (`local_stream`), the same batches either way.
     """
 
-    def __init__(self, index: pd.DataFrame, class_names: list[str], source: DataSource, cfg: "RunConfig") -> None:
+    def __init__(
+        self,
+        index: pd.DataFrame,
+        class_names: list[str],
+        source: DataSource,
+        cfg: RunConfig,
+        stream: Stream = ray_stream,
+    ) -> None:
         self.index = index
         self.class_names = class_names
         self.source = source
         self.cfg = cfg
+        self.stream = stream
 
     @classmethod
-    def open(cls, folder: Path, cfg: "RunConfig") -> "TrialData":
-        from rlx.data import splits
-
+    def open(cls, folder: Path, cfg: RunConfig, stream: Stream = ray_stream) -> TrialData:
         meta = json.loads((folder / "source.json").read_text())
         classes = (folder / "classes.txt").read_text().splitlines()
-        return cls(splits.read_index(folder / "index.parquet"), classes, DataSource(meta["root"], meta["layout"]), cfg)
+        index = splits.read_index(folder / "index.parquet")
+        return cls(index, classes, DataSource(meta["root"], meta["layout"]), cfg, stream)
 
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
 
     @property
-    def normalizer(self):
-        from rlx.data.transforms import NORM_STATS
-        from rlx.train.loop import Normalizer
-
+    def normalizer(self) -> Normalizer:
         mean, std = NORM_STATS[self.cfg.data.modality]
         return Normalizer(mean, std)
 
-    def spec(self, mode: str):
-        from rlx.data.pipeline import PipelineSpec
-
+    def spec(self, mode: Mode) -> PipelineSpec:
         return PipelineSpec.from_config(
             self.cfg.data, mode, self.source.root, self.num_classes, self.cfg.train.seed, evaluation=self.cfg.eval
         )
 
     def rows(self, subset: str) -> list[dict]:
-        from rlx.data.pipeline import index_rows
-
         return index_rows(self.index[self.index["subset"] == subset])
 
     def batch_size(self, world: int) -> int:
         return max(1, self.cfg.optim.batch_size // world)
 
-    def _stream(self, mode: str, subset: str | tuple[str, ...], epoch: int, rank: int, world: int, shuffle: bool):
-        from rlx.data.pipeline import build_dataset, epoch_rows
-
-        subsets = (subset,) if isinstance(subset, str) else subset
+    def _stream(self, mode: Mode, subsets: tuple[str, ...], epoch: int, rank: int, world: int, shuffle: bool):
         all_rows = [row for name in subsets for row in self.rows(name)]
         rows = epoch_rows(all_rows, epoch, self.cfg.train.seed, rank, world, shuffle=shuffle)
         if not rows:
             return iter(())
-        ds = build_dataset(self.spec(mode), rows, epoch)
-        return ds.iter_batches(batch_size=self.batch_size(world), batch_format="numpy", prefetch_batches=2)
+        return self.stream(self.spec(mode), rows, epoch, self.batch_size(world))
 
-    def train_batches(self, epoch: int, rank: int, world: int):
-        return self._stream("train", "train", epoch, rank, world, shuffle=True)
+    def train_batches(self, epoch: int, rank: int, world: int) -> Iterable[Batch]:
+        return self._stream("train", ("train",), epoch, rank, world, shuffle=True)
 
-    def val_batches(self, rank: int, world: int):
+    def val_batches(self, rank: int, world: int) -> Iterable[Batch]:
         """The validation hold-out, one centre view (fast, every epoch)."""
-        return self._stream("val", "val", 0, rank, world, shuffle=False)
+        return self._stream("val", ("val",), 0, rank, world, shuffle=False)
 
-    def test_batches(self, rank: int, world: int):
-        return self._stream("test", "test", 0, rank, world, shuffle=False)
+    def test_batches(self, rank: int, world: int) -> Iterable[Batch]:
+        return self._stream("test", ("test",), 0, rank, world, shuffle=False)
 
-    def final_batches(self, rank: int, world: int):
+    def final_batches(self, rank: int, world: int) -> Iterable[Batch]:
         """Test and the validation hold-out under the test protocol in one pass: one dataset run, not two
         (each costs a Ray Data start-up, a fixed second or two per trial)."""
         return self._stream("test", ("test", "val"), 0, rank, world, shuffle=False)

@@ -10,12 +10,14 @@ Batches are mappings with
 uint8 frames travel to the device and are normalised there: 4× less to copy.
 Metrics are summed over DDP ranks when torch.distributed is initialised.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection, Iterable, Iterator, Literal, Mapping
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -85,7 +87,9 @@ class Predictions:
 def loss_fn(logits: torch.Tensor, batch: Batch, multilabel: bool, device: torch.device) -> torch.Tensor:
     """Cross-entropy for single-label data; BCE-with-logits for multi-label (never a softmax)."""
     if multilabel:
-        return F.binary_cross_entropy_with_logits(logits.float(), torch.as_tensor(batch["labels"], device=device).float())
+        return F.binary_cross_entropy_with_logits(
+            logits.float(), torch.as_tensor(batch["labels"], device=device).float()
+        )
     return F.cross_entropy(logits.float(), torch.as_tensor(batch["label"], device=device).long())
 
 

@@ -84,7 +84,7 @@ def run(space, plan: str, args: argparse.Namespace) -> int:
 
     from rlx.tracking import default_tracking_uri, open_run
     from rlx.train.data import prepare_dataset
-    from rlx.train.driver import default_storage
+    from rlx.train.context import default_storage
     from rlx.tune.run import TrialBase, max_concurrent_trials, restart_problem, run_group, space_digest, summarize
 
     storage = args.storage or default_storage()

@@ -60,7 +60,8 @@ def trial_driver(config: dict[str, Any], base: TrialBase) -> None:
 
     from rlx.config import RunConfig
     from rlx.train.data import prepare_dataset
-    from rlx.train.driver import RunContext, run_training
+    from rlx.train.context import RunContext
+    from rlx.train.driver import run_training
 
     cfg = RunConfig.from_flat(config)
     trial_id = tune.get_context().get_trial_id()

@@ -1,4 +1,5 @@
 """`python -m rlx.train`: bad input fails in a second with the key or path named, before Ray starts."""
+
 import sys
 
 import pytest
@@ -41,3 +42,13 @@ def test_existing_run_needs_resume(tmp_path, capsys, monkeypatch):
     (tmp_path / "runs" / "mine").mkdir(parents=True)
     assert main(["--config", str(cfg), "--name", "mine", "--storage", str(tmp_path / "runs")]) == 2
     assert "run mine already exists" in capsys.readouterr().err
+
+
+def test_no_mlflow_needs_local(config, capsys):
+    assert main(["--config", str(config), "--no-mlflow"]) == 2
+    assert "--no-mlflow needs --local" in capsys.readouterr().err
+
+
+def test_local_refuses_a_storage_uri(config, capsys):
+    assert main(["--config", str(config), "--local", "--storage", "s3://bucket/runs"]) == 2
+    assert "--local keeps checkpoints in a folder" in capsys.readouterr().err
