@@ -18,9 +18,9 @@ from rlx.config import RunConfig
 from rlx.data.synthetic import ensure_benchmark
 from rlx.tracking import find_run
 from rlx.train.context import RunContext
-from rlx.train.data import prepare_dataset
 from rlx.train.driver import run_training
 from rlx.train.local import run_local
+from rlx.train.prepare import prepare_dataset
 
 pytestmark = pytest.mark.slow
 

@@ -1,11 +1,22 @@
 """The plain-PyTorch epoch loop: learning, losses, multi-view prediction, budgets."""
+
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.testing import assert_close
 
-from rlx.train.loop import Normalizer, Predictions, StepOptions, gather_predictions, loss_fn, predict, train_one_epoch
+from rlx.train.loop import (
+    Normalizer,
+    Predictions,
+    StepOptions,
+    gather_predictions,
+    loss_fn,
+    predict,
+    subset_predictions,
+    train_one_epoch,
+)
 
 CPU = StepOptions(device=torch.device("cpu"))
 IDENTITY = Normalizer(mean=(0.0,), std=(1 / 255,))  # x/255 / (1/255) = x: frames pass through as floats
@@ -57,16 +68,20 @@ def test_gradient_clipping_bounds_the_update():
     before = [p.detach().clone() for p in model.parameters()]
     opt = torch.optim.SGD(model.parameters(), lr=1.0)
     train_one_epoch(model, toy_batches(1), opt, IDENTITY, StepOptions(torch.device("cpu"), grad_clip=1e-3))
-    step = torch.cat([(p.detach() - b).flatten() for p, b in zip(model.parameters(), before)])
+    step = torch.cat([(p.detach() - b).flatten() for p, b in zip(model.parameters(), before, strict=True)])
     assert step.norm() <= 1e-3 + 1e-6
 
 
 def test_multilabel_uses_bce_with_logits_not_softmax():
     logits = torch.tensor([[2.0, -1.0, 0.5]])
     labels = torch.tensor([[1.0, 0.0, 1.0]])
-    expected = -(torch.log(torch.sigmoid(logits)) * labels + torch.log(1 - torch.sigmoid(logits)) * (1 - labels)).mean()
+    p = torch.sigmoid(logits)
+    expected = -(torch.log(p) * labels + torch.log(1 - p) * (1 - labels)).mean()
     assert_close(loss_fn(logits, {"labels": labels}, True, torch.device("cpu")), expected)
-    assert_close(loss_fn(logits, {"label": torch.tensor([0])}, False, torch.device("cpu")), nn.functional.cross_entropy(logits, torch.tensor([0])))
+    assert_close(
+        loss_fn(logits, {"label": torch.tensor([0])}, False, torch.device("cpu")),
+        nn.functional.cross_entropy(logits, torch.tensor([0])),
+    )
 
 
 def multiview_batch():
@@ -96,10 +111,6 @@ def test_gather_without_distributed_sorts_and_deduplicates():
 
 
 def test_subset_predictions_splits_one_pass_and_recomputes_loss():
-    import torch.nn.functional as F
-
-    from rlx.train.loop import Predictions, subset_predictions
-
     scores = np.array([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0], [3.0, -1.0]], np.float32)
     labels = np.array([0, 1, 1, 1])
     both = Predictions(["t1", "v1", "t2", "v2"], scores, labels, loss=9.9, skipped=1)

@@ -46,7 +46,8 @@ from rlx.data.pipeline import epoch_rows, iter_local
 from rlx.eval.families import FAMILIES
 from rlx.eval.families import family_accuracy as accuracy
 from rlx.models import build_model
-from rlx.train.data import TrialData, prepare_dataset
+from rlx.train.data import TrialData
+from rlx.train.prepare import prepare_dataset
 from rlx.train.fit import make_optimizer, seed_everything
 from rlx.train.loop import StepOptions, predict, train_one_epoch
 

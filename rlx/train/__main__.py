@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Imported after argument parsing: torch, pandas and the data stack cost seconds, `--help` none of them.
     from rlx.tracking import default_tracking_uri  # noqa: PLC0415  (mlflow: ~1.7 s)
-    from rlx.train.data import DatasetNotFound, prepare_dataset  # noqa: PLC0415
+    from rlx.train.prepare import DatasetNotFound, prepare_dataset  # noqa: PLC0415
 
     try:
         if args.no_mlflow and not args.local:

@@ -1,0 +1,70 @@
+"""A run's batches: re-batching to a fixed size, and TrialData's shards and streams."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rlx.config import RunConfig
+from rlx.train.data import TrialData, local_stream, rebatch
+from rlx.train.prepare import prepare_dataset
+
+
+def batch(ids: list[str], skipped: int = 0) -> dict[str, np.ndarray]:
+    n = len(ids)
+    return {
+        "video_id": np.array(ids, dtype=object),
+        "label": np.arange(n),
+        "skipped": np.array([skipped] + [0] * (n - 1), np.int32),
+    }
+
+
+def test_rebatch_yields_fixed_size_batches_in_order_and_keeps_skip_counts():
+    source = [batch(["a", "b", "c"], skipped=1), batch(["d"]), batch(["e", "f", "g", "h", "i"], skipped=2)]
+    out = list(rebatch(source, 4))
+    assert [list(b["video_id"]) for b in out] == [["a", "b", "c", "d"], ["e", "f", "g", "h"], ["i"]]
+    assert sum(int(b["skipped"].sum()) for b in out) == 3
+    assert list(rebatch([], 4)) == []
+    assert [len(b["video_id"]) for b in rebatch([batch(list("abcdefgh"))], 4)] == [4, 4]
+
+
+@pytest.fixture(scope="module")
+def trial(tmp_path_factory):
+    cfg = RunConfig.from_flat(
+        {
+            "data.cache_dir": str(tmp_path_factory.mktemp("cache")),
+            "data.synthetic_videos_per_class": 4,
+            "data.synthetic_frames": 8,
+            "data.synthetic_size": 32,
+            "data.input_size": 32,
+            "data.short_side": 32,
+            "data.num_segments": 2,
+            "data.val_fraction": 0.34,
+            "optim.batch_size": 6,
+            "eval.num_groups": 2,
+            "eval.num_crops": 1,
+        }
+    )
+    return TrialData.open(prepare_dataset(cfg.data), cfg, stream=local_stream)
+
+
+def test_ranks_take_disjoint_shards_that_cover_the_epoch(trial):
+    seen = [[v for b in trial.train_batches(0, rank, 2) for v in b["video_id"]] for rank in (0, 1)]
+    assert not set(seen[0]) & set(seen[1])
+    assert sorted(seen[0] + seen[1]) == sorted(r["video_id"] for r in trial.rows("train"))
+    assert trial.batch_size(2) == 3 and trial.num_classes == 11
+
+
+def test_local_batches_have_the_model_layout(trial):
+    first = next(iter(trial.train_batches(0, 0, 1)))
+    assert first["frames"].shape == (6, 2, 3, 32, 32) and first["frames"].dtype == np.uint8  # (B, T, C, S, S)
+    final = [b for b in trial.final_batches(0, 1)]
+    assert final[0]["frames"].shape[1:] == (2, 2, 3, 32, 32)  # (B, V, T, C, S, S): 2 groups x 1 crop
+    covered = {v for b in final for v in b["video_id"]}
+    assert covered == {r["video_id"] for s in ("test", "val") for r in trial.rows(s)}
+
+
+def test_epochs_reshuffle_and_replay(trial):
+    order = lambda epoch: [v for b in trial.train_batches(epoch, 0, 1) for v in b["video_id"]]  # noqa: E731
+    assert order(0) == order(0) and order(0) != order(1)
+    assert trial.normalizer.mean == pytest.approx((0.485, 0.456, 0.406))
