@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from rlx.config import RunConfig
-from rlx.train.data import prepare_dataset
+from rlx.train.prepare import prepare_dataset
 from rlx.train.context import RunContext
 from rlx.train.driver import run_training
 

@@ -6,6 +6,8 @@ import pytest
 
 from rlx.tracking import find_run
 
+REPO = Path(__file__).resolve().parents[2]
+
 pytestmark = pytest.mark.slow
 
 SHRINK = [
@@ -26,7 +28,7 @@ def test_smoke_search_runs_every_trial_under_one_parent_run(tmp_path, monkeypatc
     monkeypatch.setenv("RLX_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     os.environ["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] = "0.5"
-    space = Path(__file__).parent.parent / "tune_spaces" / "smoke.yaml"
+    space = REPO / "tune_spaces" / "smoke.yaml"
     args = ["--space", str(space), "--storage", str(tmp_path / "runs")]
     for item in SHRINK:
         args += ["--set", item]
@@ -53,7 +55,7 @@ def test_smoke_search_runs_every_trial_under_one_parent_run(tmp_path, monkeypatc
 def test_invalid_override_fails_before_ray(capsys):
     from rlx.tune.__main__ import main
 
-    space = Path(__file__).parent.parent / "tune_spaces" / "smoke.yaml"
+    space = REPO / "tune_spaces" / "smoke.yaml"
     assert main(["--space", str(space), "--set", "model.arch=tsn"]) == 2
     assert "only fixed keys can be set" in capsys.readouterr().err
     assert main(["--space", str(space), "--set", "optim.epochs=0"]) == 2
@@ -70,7 +72,7 @@ def test_killed_search_resumes_without_rerunning_finished_trials(tmp_path):
 
     env = {**os.environ, "RLX_CACHE": str(tmp_path / "cache"), "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5"}
     env.pop("MLFLOW_TRACKING_URI", None)
-    space = Path(__file__).parent.parent / "tune_spaces" / "smoke.yaml"
+    space = REPO / "tune_spaces" / "smoke.yaml"
     cmd = [sys.executable, "-m", "rlx.tune", "--space", str(space), "--storage", str(tmp_path / "runs")]
     for item in SHRINK:
         cmd += ["--set", item]

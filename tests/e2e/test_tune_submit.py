@@ -37,7 +37,7 @@ from rlx.tracking import find_run
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent  # the venv's bin: `ray` and the entrypoint's `python`
 DASHBOARD = 8280
 ADDRESS = f"http://127.0.0.1:{DASHBOARD}"
