@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 RLX_DATASETS_META ?= $(wildcard $(abspath ../shared/datasets-meta))
 export RLX_DATASETS_META
 
-.PHONY: setup run test test-fast bench clean
+.PHONY: setup run test test-fast lint format bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ run: setup
 # The whole suite, slow end-to-end tests included (what CI runs).
 test: setup
 	$(PY) -m pytest
+
+# Formatting and lint (ruff, configured in pyproject.toml); .ci/run fails on either before running the tests.
+lint: setup
+	$(VENV)/bin/ruff format --check rlx tests
+	$(VENV)/bin/ruff check rlx tests
+
+format: setup
+	$(VENV)/bin/ruff format rlx tests
+	$(VENV)/bin/ruff check --fix rlx tests
 
 test-fast: setup
 	$(PY) -m pytest -m "not slow"
