@@ -12,14 +12,16 @@ store `mlruns.db` in the working directory, with artifacts in `mlartifacts/`
 beside it. Paths are made absolute here because Ray Train workers chdir
 into their own run folders.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag
@@ -65,11 +67,13 @@ class RunTracker:
                 continue
             fresh.append(Param(key, text))
         for start in range(0, len(fresh), 100):  # MLflow caps a batch at 100 params
-            self.client.log_batch(self.run_id, params=fresh[start:start + 100], synchronous=True)
+            self.client.log_batch(self.run_id, params=fresh[start : start + 100], synchronous=True)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
         now = int(time.time() * 1000)
-        batch = [Metric(k, float(v), now, step) for k, v in metrics.items() if v is not None and math.isfinite(float(v))]
+        batch = [
+            Metric(k, float(v), now, step) for k, v in metrics.items() if v is not None and math.isfinite(float(v))
+        ]
         if batch:
             self.client.log_batch(self.run_id, metrics=batch, synchronous=True)
 
@@ -135,7 +139,9 @@ def open_run(
         all_tags = {RUN_KEY_TAG: run_key, **(tags or {})}
         if parent_run_id:
             all_tags[PARENT_TAG] = parent_run_id
-        run_id = client.create_run(experiment_id, tags={k: str(v) for k, v in all_tags.items()}, run_name=run_name or run_key).info.run_id
+        run_id = client.create_run(
+            experiment_id, tags={k: str(v) for k, v in all_tags.items()}, run_name=run_name or run_key
+        ).info.run_id
     return RunTracker(client, run_id, experiment_id)
 
 
@@ -150,8 +156,9 @@ class RunRecord:
     metrics: dict[str, float]
 
 
-def child_runs(experiment: str, parent_run_id: str, *, tag_filter: Mapping[str, str] | None = None,
-               tracking_uri: str | None = None) -> list[RunRecord]:
+def child_runs(
+    experiment: str, parent_run_id: str, *, tag_filter: Mapping[str, str] | None = None, tracking_uri: str | None = None
+) -> list[RunRecord]:
     """The runs under one parent (the trials of a search), optionally with given tag values."""
     client = MlflowClient(tracking_uri=tracking_uri or default_tracking_uri())
     exp = client.get_experiment_by_name(experiment)
@@ -163,8 +170,9 @@ def child_runs(experiment: str, parent_run_id: str, *, tag_filter: Mapping[str, 
 
 
 def _record(run) -> RunRecord:
-    return RunRecord(run.info.run_id, run.info.status, dict(run.data.tags), dict(run.data.params),
-                     dict(run.data.metrics))
+    return RunRecord(
+        run.info.run_id, run.info.status, dict(run.data.tags), dict(run.data.params), dict(run.data.metrics)
+    )
 
 
 def _search_all(client: MlflowClient, experiment_id: str, filter_string: str = "") -> list[RunRecord]:
@@ -201,8 +209,9 @@ def experiment_runs(experiment: str, tracking_uri: str | None = None) -> list[Ru
     exp = client.get_experiment_by_name(experiment)
     if exp is None:
         names = sorted(e.name for e in client.search_experiments())
-        raise ExperimentNotFound(f"MLflow experiment {experiment!r} not found at {uri} "
-                                 f"(experiments there: {', '.join(names) or 'none'})")
+        raise ExperimentNotFound(
+            f"MLflow experiment {experiment!r} not found at {uri} (experiments there: {', '.join(names) or 'none'})"
+        )
     return sorted(_search_all(client, exp.experiment_id), key=lambda r: r.run_id)
 
 

@@ -1,7 +1,15 @@
 """MLflow tracking: deterministic run keys resume the same run; params are idempotent."""
+
 import pytest
 
-from rlx.tracking import default_tracking_uri, open_run
+from rlx.tracking import (
+    ExperimentNotFound,
+    default_tracking_uri,
+    experiment_runs,
+    list_artifacts,
+    metric_history,
+    open_run,
+)
 
 
 @pytest.fixture
@@ -36,7 +44,7 @@ def test_changed_param_on_resume_is_an_error(uri):
 def test_artifacts_land_in_an_absolute_folder_beside_the_store(uri, tmp_path, monkeypatch):
     run = open_run("exp", "k", tracking_uri=uri)
     (tmp_path / "cfg.yaml").write_text("model.arch: tsn\n")
-    monkeypatch.chdir(tmp_path / ".." )  # workers chdir: the artifact root must not depend on cwd
+    monkeypatch.chdir(tmp_path / "..")  # workers chdir: the artifact root must not depend on cwd
     run.log_artifact(tmp_path / "cfg.yaml", "config")
     assert (tmp_path / "mlartifacts").is_dir()
     assert list((tmp_path / "mlartifacts").rglob("cfg.yaml"))
@@ -50,8 +58,6 @@ def test_default_uri_is_sqlite_in_the_working_directory(tmp_path, monkeypatch):
 
 
 def test_experiment_runs_history_and_artifacts_read_back(uri, tmp_path):
-    from rlx.tracking import ExperimentNotFound, experiment_runs, list_artifacts, metric_history
-
     a = open_run("exp", "a", tracking_uri=uri, tags={"rlx.kind": "trial"})
     a.log_params({"model.arch": "tsn"})
     a.log_metrics({"val/top1": 0.25}, step=1)
@@ -65,8 +71,12 @@ def test_experiment_runs_history_and_artifacts_read_back(uri, tmp_path):
     runs = experiment_runs("exp", uri)
     assert [r.run_id for r in runs] == sorted([a.run_id, b.run_id])
     got = next(r for r in runs if r.run_id == a.run_id)
-    assert (got.status, got.params, got.metrics["val/top1"], got.tags["rlx.kind"]) == \
-        ("FINISHED", {"model.arch": "tsn"}, 0.75, "trial")
+    assert (got.status, got.params, got.metrics["val/top1"], got.tags["rlx.kind"]) == (
+        "FINISHED",
+        {"model.arch": "tsn"},
+        0.75,
+        "trial",
+    )
     assert metric_history(a.run_id, "val/top1", uri) == [(1, 0.25), (2, 0.75)]
     assert list_artifacts(a.run_id, tracking_uri=uri) == ["config/resolved.yaml", "scores/test.parquet"]
     assert list_artifacts(a.run_id, "scores", uri) == ["scores/test.parquet"]
