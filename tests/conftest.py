@@ -4,6 +4,7 @@ The real official annotation files and clips live outside the repository
 (../shared/datasets-meta); tests reach them only through RLX_DATASETS_META
 so the suite also runs where they are absent (on self-made fixtures).
 """
+
 from __future__ import annotations
 
 import os

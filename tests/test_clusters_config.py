@@ -1,13 +1,17 @@
 """Offline checks of clusters/: the launcher YAMLs pass Ray's own cluster-config validation, nothing is open
 to the world, the KubeRay manifest has what KubeRay needs, and the GPU node types hold what the shipped
 search spaces ask for. No cloud credentials, no Ray started."""
+
 from __future__ import annotations
 
 import copy
 from pathlib import Path
 
+import jsonschema
 import pytest
+import ray
 import yaml
+from ray.autoscaler._private.util import prepare_config, validate_config
 
 from rlx.tune.placement import load_cluster, place_groups
 from rlx.tune.space import load_space
@@ -21,7 +25,6 @@ SPACES = sorted((ROOT / "tune_spaces").glob("*.yaml"))
 
 def ray_validate(cfg: dict) -> None:
     # Private API (RAY_NOTES.md): pinned Ray 2.60.x. prepare_config fills the defaults `ray up` fills.
-    from ray.autoscaler._private.util import prepare_config, validate_config
 
     validate_config(prepare_config(copy.deepcopy(cfg)))
 
@@ -37,8 +40,6 @@ def test_launcher_yaml_passes_rays_cluster_config_validation(path):
 
 @pytest.mark.parametrize("path", LAUNCHER, ids=lambda p: p.name)
 def test_validation_would_catch_a_typo_and_a_fractional_resource(path):
-    import jsonschema
-
     cfg = launcher(path)
     cfg["available_node_types"][cfg["head_node_type"]]["node_confg"] = {}
     with pytest.raises(jsonschema.ValidationError):
@@ -83,7 +84,7 @@ def test_dashboard_and_mlflow_not_open_to_the_world(path):
     assert "0.0.0.0" not in values  # no world-open CIDR, no dashboard/MLflow bound to every interface
     start = " ".join(cfg["head_start_ray_commands"])
     assert "--dashboard-host=127.0.0.1" in start and "RAY_AUTH_MODE=token" in start
-    assert "mlflow server" in start and "--host \"$(hostname -I" in start  # private address only
+    assert "mlflow server" in start and '--host "$(hostname -I' in start  # private address only
     for name, spec in cfg["available_node_types"].items():
         node = spec["node_config"]
         if cfg["provider"]["type"] == "aws":
@@ -131,7 +132,6 @@ def test_kuberay_rayjob_has_the_fields_kuberay_requires():
     assert runtime_env["env_vars"]["MLFLOW_TRACKING_URI"] == "http://rlx-mlflow:5000"
     assert spec["shutdownAfterJobFinishes"] is True
     cluster = spec["rayClusterSpec"]
-    import ray
 
     assert ray.__version__.startswith(cluster["rayVersion"].rsplit(".", 1)[0])  # same Ray as pyproject's pin
     assert cluster["authOptions"] == {"mode": "token"} and cluster["enableInTreeAutoscaling"] is True
@@ -141,8 +141,9 @@ def test_kuberay_rayjob_has_the_fields_kuberay_requires():
     for name, group in groups.items():
         assert group["minReplicas"] == 0 and group["maxReplicas"] >= 1 and "rayStartParams" in group, name
         assert group["template"]["spec"]["containers"][0]["image"], name
-    gpus = sorted(g["template"]["spec"]["containers"][0]["resources"]["limits"].get("nvidia.com/gpu", 0)
-                  for g in groups.values())
+    gpus = sorted(
+        g["template"]["spec"]["containers"][0]["resources"]["limits"].get("nvidia.com/gpu", 0) for g in groups.values()
+    )
     assert gpus == [0, 1, 8]
 
 

@@ -15,6 +15,7 @@ kills exactly the processes this file started — never `ray stop`, which would 
 Ray on the machine. Ports (GCS 6390, dashboard 8290, worker ports 26400-26599) are this
 test's own. Run it under `flock /tmp/rlx-ray.lock` like every Ray test.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,11 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import ray
+from ray._private.authentication_test_utils import reset_auth_token_state
+from ray.util.state import list_actors
 
 from rlx.config import RunConfig
-from rlx.train.prepare import prepare_dataset
+from rlx.tracking import find_run
 from rlx.train.context import RunContext
 from rlx.train.driver import run_training
+from rlx.train.prepare import prepare_dataset
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # a hang fails the test instead of blocking CI
 
@@ -42,12 +47,27 @@ GCS_PORT = 6390
 DASHBOARD_PORT = 8290
 # Every port a node opens, distinct per node and from the other agents' Ray clusters (defaults, 6380/8280).
 NODE_PORTS = {
-    "head": {"node-manager-port": 6391, "object-manager-port": 6392, "ray-client-server-port": 6393,
-             "dashboard-agent-listen-port": 6394, "dashboard-agent-grpc-port": 6395, "metrics-export-port": 6396,
-             "runtime-env-agent-port": 6397, "min-worker-port": 26400, "max-worker-port": 26499},
-    "node_b": {"node-manager-port": 6401, "object-manager-port": 6402,
-               "dashboard-agent-listen-port": 6404, "dashboard-agent-grpc-port": 6405, "metrics-export-port": 6406,
-               "runtime-env-agent-port": 6407, "min-worker-port": 26500, "max-worker-port": 26599},
+    "head": {
+        "node-manager-port": 6391,
+        "object-manager-port": 6392,
+        "ray-client-server-port": 6393,
+        "dashboard-agent-listen-port": 6394,
+        "dashboard-agent-grpc-port": 6395,
+        "metrics-export-port": 6396,
+        "runtime-env-agent-port": 6397,
+        "min-worker-port": 26400,
+        "max-worker-port": 26499,
+    },
+    "node_b": {
+        "node-manager-port": 6401,
+        "object-manager-port": 6402,
+        "dashboard-agent-listen-port": 6404,
+        "dashboard-agent-grpc-port": 6405,
+        "metrics-export-port": 6406,
+        "runtime-env-agent-port": 6407,
+        "min-worker-port": 26500,
+        "max-worker-port": 26599,
+    },
 }
 ENV = {
     "RAY_AUTH_MODE": "disabled",  # explicit (RAY_NOTES.md), see the module docstring
@@ -119,14 +139,27 @@ def start_node(name: str, root: Path, head: bool, resources: str) -> Node:
     temp_dir = root / name
     temp_dir.mkdir(parents=True)
     ports = [f"--{k}={v}" for k, v in NODE_PORTS[name].items()]
-    role = ([f"--head", f"--port={GCS_PORT}", f"--dashboard-port={DASHBOARD_PORT}", "--dashboard-host=127.0.0.1"]
-            if head else [f"--address=127.0.0.1:{GCS_PORT}"])
-    cmd = [RAY, "start", *role, "--num-cpus=2", "--num-gpus=0",
-           f"--resources={resources}", f"--temp-dir={temp_dir}", "--disable-usage-stats", *ports]
+    role = (
+        ["--head", f"--port={GCS_PORT}", f"--dashboard-port={DASHBOARD_PORT}", "--dashboard-host=127.0.0.1"]
+        if head
+        else [f"--address=127.0.0.1:{GCS_PORT}"]
+    )
+    cmd = [
+        RAY,
+        "start",
+        *role,
+        "--num-cpus=2",
+        "--num-gpus=0",
+        f"--resources={resources}",
+        f"--temp-dir={temp_dir}",
+        "--disable-usage-stats",
+        *ports,
+    ]
     env = dict(os.environ)
     # A new session: the node's daemons inherit this process group, so teardown can find them all.
-    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    proc = subprocess.Popen(
+        cmd, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     node = Node(name, temp_dir, proc.pid)
     try:
         out, _ = proc.communicate(timeout=180)
@@ -143,13 +176,11 @@ def start_node(name: str, root: Path, head: bool, resources: str) -> Node:
 @pytest.fixture(scope="module")
 def cluster():
     """Head (node_a) + a second raylet (node_b) on this machine; this test process is the driver."""
-    import ray
 
     root = Path(tempfile.mkdtemp(prefix="rlx-mn-", dir="/tmp"))  # short: Ray's socket paths must fit 107 chars
     saved = {k: os.environ.get(k) for k in ENV}
     os.environ.update(ENV)  # the nodes (start_node copies os.environ) and this driver
     # Ray caches its auth mode per process (RayConfig): reload it, as Ray's own tests do.
-    from ray._private.authentication_test_utils import reset_auth_token_state
 
     reset_auth_token_state()
     nodes: dict[str, Node] = {}
@@ -180,7 +211,6 @@ def cache(tmp_path_factory):
 
 def node_ids() -> dict[str, str]:
     """{"node_a" | "node_b": Ray node id}, from each node's custom resource."""
-    import ray
 
     out = {}
     for n in ray.nodes():
@@ -193,10 +223,10 @@ def node_ids() -> dict[str, str]:
 def train_workers() -> list:
     """Every Ray Train worker actor of the cluster, dead ones included (State API), so nothing in
     the training code has to record where it ran."""
-    from ray.util.state import list_actors
 
-    return list_actors(filters=[("class_name", "=", "RayTrainWorker")], detail=True, limit=1000,
-                       raise_on_missing_output=False)
+    return list_actors(
+        filters=[("class_name", "=", "RayTrainWorker")], detail=True, limit=1000, raise_on_missing_output=False
+    )
 
 
 def worker_groups(before: set[str]) -> list[list[str]]:
@@ -211,8 +241,13 @@ def worker_groups(before: set[str]) -> list[list[str]]:
 
 def train(tmp_path: Path, cache: Path, name: str, **overrides):
     cfg = RunConfig.from_flat({**TINY, "data.cache_dir": str(cache), **overrides})
-    ctx = RunContext(name=name, storage=str(tmp_path / "runs"), tracking_uri=f"sqlite:///{tmp_path / 'mlruns.db'}",
-                     experiment="multinode", dataset_dir=str(prepare_dataset(cfg.data)))
+    ctx = RunContext(
+        name=name,
+        storage=str(tmp_path / "runs"),
+        tracking_uri=f"sqlite:///{tmp_path / 'mlruns.db'}",
+        experiment="multinode",
+        dataset_dir=str(prepare_dataset(cfg.data)),
+    )
     return ctx, run_training(cfg, ctx)
 
 
@@ -224,8 +259,12 @@ def test_two_workers_of_one_trial_run_on_two_nodes(cluster, cache, tmp_path):
     ids = node_ids()
     assert set(ids) == {"node_a", "node_b"} and ids["node_a"] != ids["node_b"]
     before = {a.actor_id for a in train_workers()}
-    ctx, result = train(tmp_path, cache, "spread", **{"optim.epochs": 1, "optim.milestones": [],
-                                                      "train.placement_strategy": "STRICT_SPREAD"})
+    ctx, result = train(
+        tmp_path,
+        cache,
+        "spread",
+        **{"optim.epochs": 1, "optim.milestones": [], "train.placement_strategy": "STRICT_SPREAD"},
+    )
     assert result.error is None
     assert progress(ctx) == ["epoch 1 started"]
     assert worker_groups(before) == [sorted([ids["node_a"], ids["node_b"]])]
@@ -254,9 +293,18 @@ def test_losing_a_node_mid_trial_fails_over_and_resumes_from_the_last_checkpoint
     before = {a.actor_id for a in train_workers()}
     killer = threading.Thread(target=kill_node_b_in_epoch_2, daemon=True)
     killer.start()
-    ctx, result = train(tmp_path, cache, "failover", **{"optim.epochs": 3, "optim.milestones": [2],
-                                                        "data.synthetic_videos_per_class": 10,
-                                                        "train.placement_strategy": "SPREAD", "train.max_failures": 1})
+    ctx, result = train(
+        tmp_path,
+        cache,
+        "failover",
+        **{
+            "optim.epochs": 3,
+            "optim.milestones": [2],
+            "data.synthetic_videos_per_class": 10,
+            "train.placement_strategy": "SPREAD",
+            "train.max_failures": 1,
+        },
+    )
     killer.join(timeout=5)
     print(f"node_b killed: {killed}")  # shown with -s: when the kill landed
     assert killed, "node_b was never killed: the run did not reach epoch 2"
@@ -268,7 +316,6 @@ def test_losing_a_node_mid_trial_fails_over_and_resumes_from_the_last_checkpoint
     assert sorted(p.name for p in run_dir.glob("epoch_*"))[-1] == "epoch_0003"
     # Two attempts: SPREAD put the first on both nodes, the restart ran both workers on the surviving head.
     assert worker_groups(before) == sorted([sorted([ids["node_a"], ids["node_b"]]), [ids["node_a"], ids["node_a"]]])
-    from rlx.tracking import find_run
 
     tracker = find_run("multinode", "failover", tracking_uri=ctx.tracking_uri)
     assert [s for s, _ in tracker.metric_history("train/loss")] == [1, 2, 3]

@@ -1,29 +1,42 @@
 """`python -m rlx.tune` end to end on a local Ray: one search, three trials, MLflow parent + children."""
+
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import ray
+import yaml
 
-from rlx.tracking import find_run
+from rlx.data.__main__ import main as data_main
+from rlx.eval.scores import read_scores, score_matrix
+from rlx.tracking import child_runs, download_artifact, find_run
+from rlx.tune.__main__ import main
 
 REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 
 SHRINK = [
-    "data.synthetic_videos_per_class=4", "data.synthetic_frames=16", "data.synthetic_size=64",
-    "data.input_size=64", "data.short_side=64", "data.num_segments=4", "optim.epochs=1", "optim.milestones=[]",
-    "optim.batch_size=4", "data.loader_cpus=0.25",
+    "data.synthetic_videos_per_class=4",
+    "data.synthetic_frames=16",
+    "data.synthetic_size=64",
+    "data.input_size=64",
+    "data.short_side=64",
+    "data.num_segments=4",
+    "optim.epochs=1",
+    "optim.milestones=[]",
+    "optim.batch_size=4",
+    "data.loader_cpus=0.25",
 ]
 
 
 def test_smoke_search_runs_every_trial_under_one_parent_run(tmp_path, monkeypatch):
-    import os
-
-    import ray
-
-    from rlx.tune.__main__ import main
-
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RLX_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
@@ -42,19 +55,23 @@ def test_smoke_search_runs_every_trial_under_one_parent_run(tmp_path, monkeypatc
     assert parent is not None
     client = parent.client
     assert client.get_run(parent.run_id).info.status == "FINISHED"
-    children = client.search_runs([parent.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent.run_id}'")
+    children = client.search_runs(
+        [parent.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent.run_id}'"
+    )
     assert sorted(r.data.params["model.arch"] for r in children) == ["local", "nonlocal", "two_branch"]
     assert all("test/top1" in r.data.metrics and r.info.status == "FINISHED" for r in children)
     artifacts = Path(client.get_run(parent.run_id).info.artifact_uri.removeprefix("file://"))
     summary = json.loads((artifacts / "summary.json").read_text())
     assert summary["fusion"] == []  # one stream only
-    assert summary["groups"][0]["trials"] == 3 and summary["groups"][0]["best"]["model.arch"] in ("local", "nonlocal", "two_branch")
+    assert summary["groups"][0]["trials"] == 3 and summary["groups"][0]["best"]["model.arch"] in (
+        "local",
+        "nonlocal",
+        "two_branch",
+    )
     assert (artifacts / "space" / "smoke.yaml").is_file() and (artifacts / "plan.txt").is_file()
 
 
 def test_invalid_override_fails_before_ray(capsys):
-    from rlx.tune.__main__ import main
-
     space = REPO / "tune_spaces" / "smoke.yaml"
     assert main(["--space", str(space), "--set", "model.arch=tsn"]) == 2
     assert "only fixed keys can be set" in capsys.readouterr().err
@@ -64,11 +81,6 @@ def test_invalid_override_fails_before_ray(capsys):
 
 def test_killed_search_resumes_without_rerunning_finished_trials(tmp_path):
     """Kill the search process after its first trial finished; --resume completes the rest."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
 
     env = {**os.environ, "RLX_CACHE": str(tmp_path / "cache"), "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5"}
     env.pop("MLFLOW_TRACKING_URI", None)
@@ -77,8 +89,9 @@ def test_killed_search_resumes_without_rerunning_finished_trials(tmp_path):
     for item in SHRINK:
         cmd += ["--set", item]
     runs = tmp_path / "runs"
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         deadline = time.time() + 300
         while time.time() < deadline:  # wait for the first trial's final checkpoint and its test scores
@@ -101,8 +114,14 @@ def test_killed_search_resumes_without_rerunning_finished_trials(tmp_path):
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
 
     parent = find_run("smoke", "search-smoke", f"sqlite:///{tmp_path / 'mlruns.db'}")
-    children = parent.client.search_runs([parent.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent.run_id}'")
-    assert sorted(r.data.params["model.arch"] for r in children) == ["local", "nonlocal", "two_branch"]  # none duplicated
+    children = parent.client.search_runs(
+        [parent.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent.run_id}'"
+    )
+    assert sorted(r.data.params["model.arch"] for r in children) == [
+        "local",
+        "nonlocal",
+        "two_branch",
+    ]  # none duplicated
     logs = {p.parent.name: p.read_text().splitlines() for p in runs.glob("smoke-*-*/progress.log")}
     assert len(logs) == 3
     # Trials that had finished before the kill were not run again.
@@ -126,16 +145,6 @@ def _finished_children(tmp_path) -> int:
 
 def test_two_stream_search_fuses_rgb_and_flow_trials_on_validation(tmp_path, monkeypatch):
     """RGB videos and their extracted flow as two streams of one search; the fusion stage pairs them."""
-    import os
-
-    import numpy as np
-    import ray
-    import yaml
-
-    from rlx.data.__main__ import main as data_main
-    from rlx.eval.scores import read_scores, score_matrix
-    from rlx.tracking import child_runs, download_artifact
-    from rlx.tune.__main__ import main
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RLX_CACHE", str(tmp_path / "cache"))
@@ -143,19 +152,67 @@ def test_two_stream_search_fuses_rgb_and_flow_trials_on_validation(tmp_path, mon
     os.environ["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] = "0.5"
     synth, flow = tmp_path / "synth", tmp_path / "flow"
     assert data_main(["synth", "--out", str(synth), "--videos-per-class", "4", "--frames", "16", "--size", "48"]) == 0
-    assert data_main(["index", "--dataset", "ucf101", "--annotations", str(synth / "annotations"), "--videos",
-                      str(synth / "videos"), "--out", str(synth / "index.parquet")]) == 0
-    assert data_main(["flow", "--index", str(synth / "index.parquet"), "--videos", str(synth / "videos"), "--out",
-                      str(flow), "--algorithm", "farneback", "--no-ray", "--workers", "2"]) == 0
-    common = {"data.dataset": "ucf101", "data.annotations": str(synth / "annotations"), "data.num_segments": 2,
-              "data.input_size": 48, "data.short_side": 48, "data.flip": False, "data.loader_cpus": 0.25,
-              "model.arch": "tsn", "model.backbone": "resnetv2_small", "optim.epochs": 1, "optim.milestones": [],
-              "optim.batch_size": 4, "eval.num_groups": 1, "eval.num_crops": 1}
+    assert (
+        data_main(
+            [
+                "index",
+                "--dataset",
+                "ucf101",
+                "--annotations",
+                str(synth / "annotations"),
+                "--videos",
+                str(synth / "videos"),
+                "--out",
+                str(synth / "index.parquet"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        data_main(
+            [
+                "flow",
+                "--index",
+                str(synth / "index.parquet"),
+                "--videos",
+                str(synth / "videos"),
+                "--out",
+                str(flow),
+                "--algorithm",
+                "farneback",
+                "--no-ray",
+                "--workers",
+                "2",
+            ]
+        )
+        == 0
+    )
+    common = {
+        "data.dataset": "ucf101",
+        "data.annotations": str(synth / "annotations"),
+        "data.num_segments": 2,
+        "data.input_size": 48,
+        "data.short_side": 48,
+        "data.flip": False,
+        "data.loader_cpus": 0.25,
+        "model.arch": "tsn",
+        "model.backbone": "resnetv2_small",
+        "optim.epochs": 1,
+        "optim.milestones": [],
+        "optim.batch_size": 4,
+        "eval.num_groups": 1,
+        "eval.num_crops": 1,
+    }
     space = {
-        "name": "twostream", "description": "RGB and flow of the synthetic benchmark, fused",
+        "name": "twostream",
+        "description": "RGB and flow of the synthetic benchmark, fused",
         "fixed": common,
-        "axes": {"stream": [{"name": "rgb", "data.modality": "rgb", "data.videos": str(synth / "videos")},
-                            {"name": "flow", "data.modality": "flow", "data.new_length": 5, "data.videos": str(flow)}]},
+        "axes": {
+            "stream": [
+                {"name": "rgb", "data.modality": "rgb", "data.videos": str(synth / "videos")},
+                {"name": "flow", "data.modality": "flow", "data.new_length": 5, "data.videos": str(flow)},
+            ]
+        },
         "search": {"train.seed": {"grid": [0], "role": "nuisance"}},
         "fusion": {"step": 0.1},
         "resources": {"workers_per_trial": 1, "gpus_per_worker": 0, "cpus_per_worker": 1},
@@ -168,8 +225,10 @@ def test_two_stream_search_fuses_rgb_and_flow_trials_on_validation(tmp_path, mon
 
     uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
     parent = find_run("twostream", "search-twostream", uri)
-    trials = {r.tags["rlx.group"]: r for r in child_runs("twostream", parent.run_id, tag_filter={"rlx.kind": "trial"},
-                                                         tracking_uri=uri)}
+    trials = {
+        r.tags["rlx.group"]: r
+        for r in child_runs("twostream", parent.run_id, tag_filter={"rlx.kind": "trial"}, tracking_uri=uri)
+    }
     assert set(trials) == {"stream=rgb", "stream=flow"}
     (fusion,) = child_runs("twostream", parent.run_id, tag_filter={"rlx.kind": "fusion"}, tracking_uri=uri)
     assert fusion.tags["rlx.fusion.rgb_run"] == trials["stream=rgb"].run_id

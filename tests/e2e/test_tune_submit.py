@@ -17,6 +17,7 @@ stops every Ray on the machine): it ends the `ray start --block` process
 group and then any process still carrying this head's marker environment
 variable — i.e. only what this test started.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,6 +35,7 @@ from pathlib import Path
 import pytest
 
 from rlx.tracking import find_run
+from rlx.tune.space import load_space
 
 pytestmark = pytest.mark.slow
 
@@ -44,15 +46,29 @@ ADDRESS = f"http://127.0.0.1:{DASHBOARD}"
 # Every port Ray would otherwise pick by default, so a second Ray on the machine (another agent: 6390+/8290+)
 # cannot collide with this one.
 HEAD_PORTS = [
-    "--port=6380", f"--dashboard-port={DASHBOARD}", "--ray-client-server-port=6382", "--node-manager-port=6383",
-    "--object-manager-port=6384", "--dashboard-agent-listen-port=6385", "--dashboard-agent-grpc-port=6386",
-    "--runtime-env-agent-port=6387", "--metrics-export-port=6388", "--min-worker-port=20000",
+    "--port=6380",
+    f"--dashboard-port={DASHBOARD}",
+    "--ray-client-server-port=6382",
+    "--node-manager-port=6383",
+    "--object-manager-port=6384",
+    "--dashboard-agent-listen-port=6385",
+    "--dashboard-agent-grpc-port=6386",
+    "--runtime-env-agent-port=6387",
+    "--metrics-export-port=6388",
+    "--min-worker-port=20000",
     "--max-worker-port=20999",
 ]
 SHRINK = [
-    "data.synthetic_videos_per_class=4", "data.synthetic_frames=16", "data.synthetic_size=64",
-    "data.input_size=64", "data.short_side=64", "data.num_segments=4", "optim.epochs=1", "optim.milestones=[]",
-    "optim.batch_size=4", "data.loader_cpus=0.25",
+    "data.synthetic_videos_per_class=4",
+    "data.synthetic_frames=16",
+    "data.synthetic_size=64",
+    "data.input_size=64",
+    "data.short_side=64",
+    "data.num_segments=4",
+    "optim.epochs=1",
+    "optim.milestones=[]",
+    "optim.batch_size=4",
+    "data.loader_cpus=0.25",
 ]
 MARKER = "RLX_TEST_RAY_HEAD"  # env var inherited by every process of this head: what teardown may kill
 
@@ -80,7 +96,7 @@ def _stop_head(proc: subprocess.Popen, marker: str) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
     deadline = time.time() + 15
-    while (left := _processes_with_marker(marker)) and time.time() < deadline:
+    while _processes_with_marker(marker) and time.time() < deadline:
         time.sleep(1)
     for pid in _processes_with_marker(marker):  # e.g. a job's entrypoint in its own session
         try:
@@ -116,18 +132,34 @@ def ray_head():
     token_file.write_text(token)
     marker = root.name
     env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "MLFLOW_TRACKING_URI", "RAY_AUTH_TOKEN")}
-    env.update({
-        "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",  # the job's `python` is the head's PATH python
-        "RAY_AUTH_MODE": "token",
-        "RAY_AUTH_TOKEN_PATH": str(token_file),
-        MARKER: marker,
-    })
+    env.update(
+        {
+            "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",  # the job's `python` is the head's PATH python
+            "RAY_AUTH_MODE": "token",
+            "RAY_AUTH_TOKEN_PATH": str(token_file),
+            MARKER: marker,
+        }
+    )
     log = root / "ray-start.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [str(VENV_BIN / "ray"), "start", "--head", "--block", "--node-ip-address=127.0.0.1", "--num-cpus=2",
-             "--dashboard-host=127.0.0.1", "--disable-usage-stats", f"--temp-dir={root / 'ray'}", *HEAD_PORTS],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=root,
+            [
+                str(VENV_BIN / "ray"),
+                "start",
+                "--head",
+                "--block",
+                "--node-ip-address=127.0.0.1",
+                "--num-cpus=2",
+                "--dashboard-host=127.0.0.1",
+                "--disable-usage-stats",
+                f"--temp-dir={root / 'ray'}",
+                *HEAD_PORTS,
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=root,
         )
     try:
         _wait_ready(proc, log)
@@ -146,9 +178,12 @@ def test_gitignored_results_keep_the_working_dir_upload_small():
     """`--working-dir .` uploads what git does not ignore (cap 100 MiB): local results must be ignored."""
     for generated in ("mlruns.db", "mlartifacts/x", "runs/x", ".cache/x", "data/x"):
         check = subprocess.run(["git", "check-ignore", "-q", generated], cwd=REPO)
-        assert check.returncode == 0, f"{generated} is not ignored by .gitignore: it would be uploaded by ray job submit"
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True,
-                           check=True).stdout.split("\n")
+        assert check.returncode == 0, (
+            f"{generated} is not ignored by .gitignore: it would be uploaded by ray job submit"
+        )
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split("\n")
     size = sum((REPO / f).stat().st_size for f in files if f and (REPO / f).is_file())
     assert size < 20 * 2**20, f"the working dir upload would be {size / 2**20:.1f} MiB"
 
@@ -157,14 +192,34 @@ def test_submitted_smoke_search_succeeds_with_mlflow_runs_and_results(ray_head, 
     env, root = ray_head["env"], ray_head["root"]
     uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
     storage = tmp_path / "runs"
-    runtime_env = {"env_vars": {
-        "MLFLOW_TRACKING_URI": uri, "RLX_STORAGE": str(storage), "RLX_CACHE": str(tmp_path / "cache"),
-        "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5",
-    }}
+    runtime_env = {
+        "env_vars": {
+            "MLFLOW_TRACKING_URI": uri,
+            "RLX_STORAGE": str(storage),
+            "RLX_CACHE": str(tmp_path / "cache"),
+            "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5",
+        }
+    }
     job_id = f"rlx-submit-test-{root.name}"
-    cmd = [str(VENV_BIN / "ray"), "job", "submit", "--address", ADDRESS, "--submission-id", job_id,
-           "--working-dir", str(REPO), "--runtime-env-json", json.dumps(runtime_env),
-           "--", "python", "-m", "rlx.tune", "--space", "tune_spaces/smoke.yaml"]
+    cmd = [
+        str(VENV_BIN / "ray"),
+        "job",
+        "submit",
+        "--address",
+        ADDRESS,
+        "--submission-id",
+        job_id,
+        "--working-dir",
+        str(REPO),
+        "--runtime-env-json",
+        json.dumps(runtime_env),
+        "--",
+        "python",
+        "-m",
+        "rlx.tune",
+        "--space",
+        "tune_spaces/smoke.yaml",
+    ]
     for item in SHRINK:
         cmd += ["--set", item]
     start = time.perf_counter()
@@ -184,8 +239,6 @@ def test_submitted_smoke_search_succeeds_with_mlflow_runs_and_results(ray_head, 
     refused = _ray(anonymous, "job", "list", "--address", ADDRESS)
     assert refused.returncode != 0 and job_id not in refused.stdout
 
-    from rlx.tune.space import load_space
-
     archs = sorted(load_space(REPO / "tune_spaces" / "smoke.yaml", check_data=False).search["model.arch"].values)
     parent = find_run("smoke", "search-smoke", uri)
     assert parent is not None, "no MLflow search run"
@@ -193,7 +246,8 @@ def test_submitted_smoke_search_succeeds_with_mlflow_runs_and_results(ray_head, 
     assert client.get_run(parent.run_id).info.status == "FINISHED"
     children = client.search_runs(
         [parent.experiment_id],
-        filter_string=f"tags.`mlflow.parentRunId` = '{parent.run_id}' and tags.`rlx.kind` = 'trial'")
+        filter_string=f"tags.`mlflow.parentRunId` = '{parent.run_id}' and tags.`rlx.kind` = 'trial'",
+    )
     assert sorted(r.data.params["model.arch"] for r in children) == archs
     assert all(r.info.status == "FINISHED" and 0.0 <= r.data.metrics["test/top1"] <= 1.0 for r in children)
 
