@@ -1,4 +1,4 @@
-"""A run's batches: re-batching to a fixed size, and TrialData's shards and streams."""
+"""A run's batches: TrialData's shards and streams (in-process here; Ray Data in tests/e2e)."""
 
 from __future__ import annotations
 
@@ -6,26 +6,8 @@ import numpy as np
 import pytest
 
 from rlx.config import RunConfig
-from rlx.train.data import TrialData, local_stream, rebatch
+from rlx.train.data import TrialData, local_stream
 from rlx.train.prepare import prepare_dataset
-
-
-def batch(ids: list[str], skipped: int = 0) -> dict[str, np.ndarray]:
-    n = len(ids)
-    return {
-        "video_id": np.array(ids, dtype=object),
-        "label": np.arange(n),
-        "skipped": np.array([skipped] + [0] * (n - 1), np.int32),
-    }
-
-
-def test_rebatch_yields_fixed_size_batches_in_order_and_keeps_skip_counts():
-    source = [batch(["a", "b", "c"], skipped=1), batch(["d"]), batch(["e", "f", "g", "h", "i"], skipped=2)]
-    out = list(rebatch(source, 4))
-    assert [list(b["video_id"]) for b in out] == [["a", "b", "c", "d"], ["e", "f", "g", "h"], ["i"]]
-    assert sum(int(b["skipped"].sum()) for b in out) == 3
-    assert list(rebatch([], 4)) == []
-    assert [len(b["video_id"]) for b in rebatch([batch(list("abcdefgh"))], 4)] == [4, 4]
 
 
 @pytest.fixture(scope="module")

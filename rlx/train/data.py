@@ -9,39 +9,17 @@ yield the same batches for the same rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from rlx.config import RunConfig
 from rlx.data import splits
-from rlx.data.pipeline import Mode, PipelineSpec, build_dataset, epoch_rows, index_rows, iter_local
+from rlx.data.pipeline import Mode, PipelineSpec, build_dataset, epoch_rows, index_rows, iter_local, rebatch
 from rlx.data.transforms import NORM_STATS
 from rlx.train.loop import Batch, Normalizer
 from rlx.train.prepare import DataSource
-
-
-def rebatch(batches: Iterable[Batch], batch_size: int) -> Iterator[Batch]:
-    """Consecutive rows of `batches` in batches of exactly `batch_size` (the last one may be smaller).
-
-    What Ray Data's `iter_batches(batch_size=...)` does to the decode tasks' output: columns are
-    concatenated across decode batches, so videos dropped by a failed decode shift later videos forward.
-    """
-    pending: list[Batch] = []
-    held = 0
-    for batch in batches:
-        pending.append(batch)
-        held += len(batch["video_id"])
-        while held >= batch_size:
-            joined = {key: np.concatenate([b[key] for b in pending]) for key in pending[0]}
-            yield {key: column[:batch_size] for key, column in joined.items()}
-            rest = {key: column[batch_size:] for key, column in joined.items()}
-            held -= batch_size
-            pending = [rest] if held else []
-    if held:
-        yield {key: np.concatenate([b[key] for b in pending]) for key in pending[0]}
 
 
 def ray_stream(spec: PipelineSpec, rows: list[dict], epoch: int, batch_size: int) -> Iterable[Batch]:

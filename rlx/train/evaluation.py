@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rlx.config import RunConfig
 from rlx.eval.metrics import charades_map, mean_class_accuracy, top_k_accuracy
 from rlx.eval.plots import confusion_matrix_png
 from rlx.eval.scores import write_scores
+from rlx.train.interfaces import BatchSource, Tracker
 from rlx.train.loop import Predictions, StepOptions, gather_predictions, predict, subset_predictions
-
-if TYPE_CHECKING:  # annotations only: fit imports this module
-    from rlx.train.fit import BatchSource, Tracker
 
 
 def single_label_metrics(pred: Predictions, prefix: str) -> dict[str, float]:

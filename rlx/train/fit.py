@@ -4,7 +4,7 @@
 latest checkpoint, the epoch loop, a checkpoint every epoch, the paper's test
 protocol at the end — and knows nothing of Ray or MLflow. What differs
 between running it in a Ray Train worker and in the calling process is
-injected through three small interfaces:
+injected through three small interfaces (rlx.train.interfaces):
 
     BatchSource      the run's data: per-epoch train batches, validation and
                      final-evaluation batches (`rlx.train.data.TrialData`
@@ -27,10 +27,10 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,65 +38,12 @@ from torch import nn
 
 from rlx.config import OptimConfig, RunConfig
 from rlx.models import build_model
-from rlx.train.checkpoint import TrainState, restore, save_state
+from rlx.train.checkpoint import restore, save_state
 from rlx.train.evaluation import evaluation_metrics, final_evaluation
-from rlx.train.loop import Batch, Normalizer, StepOptions, gather_predictions, predict, train_one_epoch
+from rlx.train.interfaces import BatchSource, CheckpointStore, Tracker
+from rlx.train.loop import StepOptions, gather_predictions, predict, train_one_epoch
 
 log = logging.getLogger(__name__)
-
-
-class BatchSource(Protocol):
-    """A run's data, as `fit` consumes it (implemented by `rlx.train.data.TrialData`)."""
-
-    class_names: list[str]
-
-    @property
-    def num_classes(self) -> int: ...
-
-    @property
-    def normalizer(self) -> Normalizer: ...
-
-    def rows(self, subset: str) -> list[dict]: ...
-
-    def train_batches(self, epoch: int, rank: int, world: int) -> Iterable[Batch]: ...
-
-    def val_batches(self, rank: int, world: int) -> Iterable[Batch]: ...
-
-    def final_batches(self, rank: int, world: int) -> Iterable[Batch]: ...
-
-
-class CheckpointStore(Protocol):
-    """Where a run's epochs are saved and found again; every rank calls `save`/`report` equally often."""
-
-    folder: Path  # the run's local folder: progress.log, the fault-injection marker
-
-    def latest(self) -> TrainState | None: ...
-
-    def save(self, epoch: int, metrics: Mapping[str, float], write: Callable[[Path], Any] | None) -> None:
-        """Record an epoch: its metrics, and its state when `write` is given (rank 0 writes into a folder)."""
-        ...
-
-    def report(self, metrics: Mapping[str, float]) -> None:
-        """Metrics without a new checkpoint (a finished run tested again after a restart)."""
-        ...
-
-    def wait_until_saved(self) -> None:
-        """Block until every earlier `save` is durable (Ray Train registers checkpoints asynchronously)."""
-        ...
-
-    def location(self, epoch: int) -> str: ...
-
-
-class Tracker(Protocol):
-    """The rank-0 side of experiment tracking (`rlx.tracking.RunTracker` implements it)."""
-
-    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None: ...
-
-    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None: ...
-
-    def set_tags(self, tags: Mapping[str, Any]) -> None: ...
-
-    def finish(self, status: str = "FINISHED") -> None: ...
 
 
 def _no_wrap(model: nn.Module) -> nn.Module:
