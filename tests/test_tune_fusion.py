@@ -1,4 +1,5 @@
 """The fusion stage of a search: pairing groups and trials, fusing stored scores into MLflow runs."""
+
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _space(tmp_path, **body):
-    raw = {"name": "fuse", "description": "test", "fixed": {"data.dataset": "synthetic"}, "fusion": {"step": 0.25},
-           **body}
+    raw = {
+        "name": "fuse",
+        "description": "test",
+        "fixed": {"data.dataset": "synthetic"},
+        "fusion": {"step": 0.25},
+        **body,
+    }
     path = tmp_path / "space.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return load_space(path, check_data=False)
@@ -46,8 +52,15 @@ def test_bundled_streams_pair_only_within_a_dataset():
 def test_no_pairs_without_both_streams_or_with_other_differences(tmp_path):
     assert stream_pairs(_space(tmp_path, axes={"data.modality": ["rgb"]})) == []
     # streams that also differ in T are different experiments: not fused
-    space = _space(tmp_path, axes={"stream": [{"name": "a", "data.modality": "rgb", "data.num_segments": 8},
-                                             {"name": "b", "data.modality": "flow", "data.num_segments": 6}]})
+    space = _space(
+        tmp_path,
+        axes={
+            "stream": [
+                {"name": "a", "data.modality": "rgb", "data.num_segments": 8},
+                {"name": "b", "data.modality": "flow", "data.num_segments": 6},
+            ]
+        },
+    )
     assert stream_pairs(space) == []
 
 
@@ -56,19 +69,28 @@ def _rec(run_id, metric, **params):
 
 
 def test_pair_trials_matches_searched_values_and_takes_best_seed():
-    rgb = [_rec("r6a", 0.5, **{"data.num_segments": 6, "train.seed": 0}),
-           _rec("r6b", 0.7, **{"data.num_segments": 6, "train.seed": 1}),
-           _rec("r8", 0.6, **{"data.num_segments": 8, "train.seed": 0})]
-    flow = [_rec("f6", 0.4, **{"data.num_segments": 6, "train.seed": 0}),
-            _rec("f8", 0.9, **{"data.num_segments": 8, "train.seed": 0}),
-            _rec("f10", 0.9, **{"data.num_segments": 10, "train.seed": 0})]
+    rgb = [
+        _rec("r6a", 0.5, **{"data.num_segments": 6, "train.seed": 0}),
+        _rec("r6b", 0.7, **{"data.num_segments": 6, "train.seed": 1}),
+        _rec("r8", 0.6, **{"data.num_segments": 8, "train.seed": 0}),
+    ]
+    flow = [
+        _rec("f6", 0.4, **{"data.num_segments": 6, "train.seed": 0}),
+        _rec("f8", 0.9, **{"data.num_segments": 8, "train.seed": 0}),
+        _rec("f10", 0.9, **{"data.num_segments": 10, "train.seed": 0}),
+    ]
     pairs = pair_trials(rgb, flow, ["data.num_segments", "train.seed"], "val/top1", "max")
     # seeds are searched too, so (T=6, seed 1) has no flow partner: pairs are exact
-    assert [(a.run_id, b.run_id, how) for a, b, how in pairs] == [("r6a", "f6", "equal-config"), ("r8", "f8", "equal-config")]
+    assert [(a.run_id, b.run_id, how) for a, b, how in pairs] == [
+        ("r6a", "f6", "equal-config"),
+        ("r8", "f8", "equal-config"),
+    ]
     # a stream key (dropout, searched with different values per stream) does not prevent pairing
     rgb = [_rec("r", 0.5, **{"model.dropout": 0.8})]
     flow = [_rec("f", 0.5, **{"model.dropout": 0.7})]
-    assert [(a.run_id, b.run_id) for a, b, _ in pair_trials(rgb, flow, ["model.dropout"], "val/top1", "max")] == [("r", "f")]
+    assert [(a.run_id, b.run_id) for a, b, _ in pair_trials(rgb, flow, ["model.dropout"], "val/top1", "max")] == [
+        ("r", "f")
+    ]
 
 
 def test_pair_trials_falls_back_to_best_per_stream():
@@ -85,8 +107,13 @@ CLASSES = ["a", "b", "c"]
 
 def _trial(uri, parent, group, stream, val_scores, test_scores, tmp_path):
     """A finished trial run with stored scores, as rlx.train writes it."""
-    tracker = open_run("fuse", f"trial-{stream}", parent_run_id=parent, tracking_uri=uri,
-                       tags={"rlx.kind": "trial", "rlx.group": group, "rlx.dataset": "synthetic"})
+    tracker = open_run(
+        "fuse",
+        f"trial-{stream}",
+        parent_run_id=parent,
+        tracking_uri=uri,
+        tags={"rlx.kind": "trial", "rlx.group": group, "rlx.dataset": "synthetic"},
+    )
     tracker.log_params({"data.modality": stream, "model.arch": "two_branch", "data.num_segments": 8})
     tracker.log_metrics({"val/top1": 0.5}, step=1)
     folder = tmp_path / stream
@@ -98,8 +125,9 @@ def _trial(uri, parent, group, stream, val_scores, test_scores, tmp_path):
             ids, scores, lab = [ids[i] for i in order], np.asarray(scores)[order], labels[subset][order]
         else:
             lab = labels[subset]
-        tracker.log_artifact(write_scores(folder / f"{subset}.parquet", ids, np.asarray(scores, np.float32), lab, CLASSES),
-                             "scores")
+        tracker.log_artifact(
+            write_scores(folder / f"{subset}.parquet", ids, np.asarray(scores, np.float32), lab, CLASSES), "scores"
+        )
     tracker.finish("FINISHED")
     return tracker.run_id
 
@@ -144,7 +172,9 @@ def test_fuse_pair_writes_a_linked_mlflow_run_with_val_chosen_weight(tmp_path):
     assert run.status == "FINISHED" and run.metrics["test/top1"] == pytest.approx(chosen[2])
     fused, classes = read_scores(download_artifact(run.run_id, "scores/test.parquet", tmp_path / "dl", uri))
     w = chosen[0]
-    np.testing.assert_allclose(fused[classes].to_numpy(), w * np.array(test_rgb) + (1 - w) * np.array(test_flow), atol=1e-6)
+    np.testing.assert_allclose(
+        fused[classes].to_numpy(), w * np.array(test_rgb) + (1 - w) * np.array(test_flow), atol=1e-6
+    )
     table = pd.read_csv(download_artifact(run.run_id, "fusion/curve.csv", tmp_path / "dl", uri))
     np.testing.assert_allclose(table["val/top1"], [c[1] for c in curve])
 

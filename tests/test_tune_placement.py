@@ -1,4 +1,5 @@
 """Which node type a trial lands on (`rlx.tune --dry-run --cluster FILE`), and the errors when none fits."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,16 +8,20 @@ import pytest
 import yaml
 
 from rlx.tune.__main__ import main
-from rlx.tune.placement import ClusterSpec, NodeType, PlacementError, load_cluster, place_trial
+from rlx.tune.placement import ClusterSpec, NodeType, PlacementError, load_cluster, place_groups, place_trial
+from rlx.tune.space import load_space
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CLUSTER = ClusterSpec("c.yaml", (
-    NodeType("head", {"CPU": 0, "train_driver": 4}, 1),
-    NodeType("cpu", {"CPU": 32}, 4),
-    NodeType("gpu8", {"CPU": 96, "GPU": 8}, 2, "p4d.24xlarge"),  # listed before the small one on purpose
-    NodeType("gpu1", {"CPU": 16, "GPU": 1}, 8, "g5.4xlarge"),
-))
+CLUSTER = ClusterSpec(
+    "c.yaml",
+    (
+        NodeType("head", {"CPU": 0, "train_driver": 4}, 1),
+        NodeType("cpu", {"CPU": 32}, 4),
+        NodeType("gpu8", {"CPU": 96, "GPU": 8}, 2, "p4d.24xlarge"),  # listed before the small one on purpose
+        NodeType("gpu1", {"CPU": 16, "GPU": 1}, 8, "g5.4xlarge"),
+    ),
+)
 GPU_WORKER = {"CPU": 8, "GPU": 1}
 
 
@@ -45,7 +50,9 @@ def test_spread_and_too_large_trials_span_nodes():
 
 def test_clear_errors_when_no_node_type_fits():
     with pytest.raises(PlacementError, match=r"c.yaml: no node type holds one worker of \{CPU 8, GPU 2\}"):
-        place_trial({"CPU": 8, "GPU": 2}, 1, "PACK", ClusterSpec("c.yaml", (NodeType("gpu1", {"CPU": 16, "GPU": 1}, 8),)))
+        place_trial(
+            {"CPU": 8, "GPU": 2}, 1, "PACK", ClusterSpec("c.yaml", (NodeType("gpu1", {"CPU": 16, "GPU": 1}, 8),))
+        )
     with pytest.raises(PlacementError, match="STRICT_PACK needs one node for 16"):
         place_trial(GPU_WORKER, 16, "STRICT_PACK", CLUSTER)
     with pytest.raises(PlacementError, match="max_workers"):
@@ -58,14 +65,17 @@ def test_simple_description_and_its_errors(tmp_path):
     assert load_cluster(good).node_types == (NodeType("a", {"CPU": 4.0, "GPU": 1.0}, 2),)
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"node_types": {"a": {"resources": {"CPU": 4}, "max_worker": 2}}}))
-    with pytest.raises(PlacementError, match=r"bad.yaml: node_types.a.max_worker: unknown key"):
+    with pytest.raises(PlacementError, match=r"bad.yaml: node_types.a.max_worker: unknown key") as err:
         load_cluster(bad)
+    assert (err.value.file, err.value.key) == (str(bad), "node_types.a.max_worker")
     bad.write_text(yaml.safe_dump({"node_types": {"a": {"max_workers": 2}}}))
-    with pytest.raises(PlacementError, match=r"node_types.a.resources: give the node's resources explicitly"):
+    with pytest.raises(PlacementError, match=r"node_types.a.resources: give the node's resources explicitly") as err:
         load_cluster(bad)
-    with pytest.raises(PlacementError, match="not a cluster description"):
+    assert err.value.key == "node_types.a.resources"
+    with pytest.raises(PlacementError, match="not a cluster description") as err:
         bad.write_text("foo: 1\n")
         load_cluster(bad)
+    assert err.value.key == ""
 
 
 @pytest.mark.parametrize("name", ["aws-gpu.yaml", "gcp-gpu.yaml"])
@@ -86,14 +96,28 @@ def test_kuberay_manifest_parses_into_node_types():
 
 def test_dry_run_with_cluster_prints_the_node_type_per_group(capsys):
     # Data paths live on the cluster: a dry run with --cluster does not look for them here.
-    code = main(["--space", str(ROOT / "tune_spaces" / "reproduce.yaml"), "--dry-run",
-                 "--cluster", str(ROOT / "clusters" / "aws-gpu.yaml")])
+    code = main(
+        [
+            "--space",
+            str(ROOT / "tune_spaces" / "reproduce.yaml"),
+            "--dry-run",
+            "--cluster",
+            str(ROOT / "clusters" / "aws-gpu.yaml"),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     rows = [line for line in out.splitlines() if line.startswith("data.split=")]
     assert rows and all("p4d.24xlarge" in line and "2 trial(s)/node" in line for line in rows)
-    code = main(["--space", str(ROOT / "tune_spaces" / "ablation.yaml"), "--dry-run",
-                 "--cluster", str(ROOT / "clusters" / "gcp-gpu.yaml")])
+    code = main(
+        [
+            "--space",
+            str(ROOT / "tune_spaces" / "ablation.yaml"),
+            "--dry-run",
+            "--cluster",
+            str(ROOT / "clusters" / "gcp-gpu.yaml"),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "g2-standard-16" in out
 
@@ -106,3 +130,13 @@ def test_dry_run_exits_2_when_no_node_type_fits(tmp_path, capsys):
     assert code == 2
     # reproduce.yaml keeps a trial's 4 GPU workers on one node (STRICT_PACK): no 1-GPU node type can
     assert "reproduce.yaml: resources" in err and "small.yaml" in err and "STRICT_PACK needs one node for 4" in err
+
+
+def test_a_group_that_fits_nowhere_names_the_space_and_the_group(tmp_path):
+    small = ClusterSpec("small.yaml", (NodeType("gpu1", {"CPU": 16, "GPU": 1}, 1),))
+    space = load_space(ROOT / "tune_spaces" / "reproduce.yaml", check_data=False, cluster={"CPU": 96, "GPU": 8})
+    with pytest.raises(PlacementError) as err:
+        place_groups(space, small)
+    first = space.groups()[0].key
+    assert (err.value.file, err.value.key) == (space.path, f"resources (group {first})")
+    assert err.value.reason.startswith("small.yaml: STRICT_PACK needs one node for 4 × {CPU 8, GPU 1}")

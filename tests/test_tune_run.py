@@ -1,12 +1,13 @@
-"""Starting vs resuming a search: a second search of the same name is refused unless it resumes the same space."""
+"""One group of a search as Tune sees it: its param_space, and how many trials run at once."""
+
 import dataclasses
 from pathlib import Path
 
 import pytest
+from ray import tune
 
-from rlx.tracking import open_run
-from rlx.tune.run import restart_problem, space_digest
-from rlx.tune.space import load_space
+from rlx.tune.run import max_concurrent_trials, param_space, tune_domain
+from rlx.tune.space import Resources, Sampler, load_space
 
 SMOKE = Path(__file__).resolve().parents[1] / "tune_spaces" / "smoke.yaml"
 
@@ -16,35 +17,32 @@ def space():
     return load_space(SMOKE, check_data=False)
 
 
-def test_digest_changes_with_what_the_search_trains(space):
-    same = load_space(SMOKE, check_data=False)
-    assert space_digest(space) == space_digest(same)
-    assert space_digest(space) != space_digest(dataclasses.replace(space, fixed={**space.fixed, "optim.lr": 0.1}))
-    assert space_digest(space) != space_digest(dataclasses.replace(space, num_samples=2))
-    # where the space file lives does not matter
-    assert space_digest(space) == space_digest(dataclasses.replace(space, path="elsewhere/smoke.yaml"))
+def test_samplers_become_tune_domains():
+    assert tune_domain(Sampler("grid", ("local", "tsn"))) == {"grid_search": ["local", "tsn"]}
+    assert tune_domain(Sampler("choice", (4, 8))).categories == [4, 8]
+    uniform = tune_domain(Sampler("uniform", (0.5, 0.9)))
+    assert isinstance(uniform, tune.search.sample.Float) and (uniform.lower, uniform.upper) == (0.5, 0.9)
+    log = tune_domain(Sampler("loguniform", (1e-4, 1e-2)))
+    assert isinstance(log.get_sampler(), tune.search.sample.Float._LogUniform)
+    assert (tune_domain(Sampler("randint", (64, 96))).lower, tune_domain(Sampler("randint", (64, 96))).upper) == (
+        64,
+        97,
+    )  # randint high is inclusive in the file, exclusive in Tune
 
 
-def test_new_search_is_refused_when_one_of_that_name_exists(space, tmp_path):
-    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
-    storage = tmp_path / "runs"
-    digest = space_digest(space)
-    assert restart_problem(space, False, str(storage), uri, digest) is None
-    assert restart_problem(space, True, str(storage), uri, digest) is None  # --resume of nothing starts fresh
-
-    (storage / "smoke-modality_rgb").mkdir(parents=True)  # Tune results without an MLflow run
-    problem = restart_problem(space, False, str(storage), uri, digest)
-    assert "already has results" in problem and "smoke-modality_rgb" in problem and "--resume" in problem
-
-    open_run("smoke", "search-smoke", tracking_uri=uri, tags={"rlx.space_digest": digest})
-    problem = restart_problem(space, False, str(tmp_path / "elsewhere"), uri, digest)
-    assert "MLflow experiment 'smoke'" in problem
-    assert restart_problem(space, True, str(storage), uri, digest) is None
+def test_param_space_is_the_group_plus_the_samplers(space):
+    (group,) = space.groups()
+    params = param_space(space, group)
+    assert params["model.arch"] == {"grid_search": ["local", "nonlocal", "two_branch"]}
+    assert {k: v for k, v in params.items() if k != "model.arch"} == group.flat
+    assert params["train.num_workers"] == 1 and params["data.modality"] == "rgb"
 
 
-def test_resume_with_a_changed_space_is_refused(space, tmp_path):
-    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
-    open_run("smoke", "search-smoke", tracking_uri=uri, tags={"rlx.space_digest": space_digest(space)})
-    changed = dataclasses.replace(space, fixed={**space.fixed, "optim.epochs": 3})
-    problem = restart_problem(changed, True, str(tmp_path / "runs"), uri, space_digest(changed))
-    assert "changed since search 'smoke' ran" in problem and str(SMOKE) in problem
+def test_concurrency_counts_the_workers_and_the_decode_tasks(space):
+    # smoke: 1 worker × 1 CPU + 1 decode task × 0.5 CPU = 1.5 CPUs per trial
+    cfg = space.sample_config(space.groups()[0])
+    assert (cfg.data.loader_tasks, cfg.data.loader_cpus) == (1, 0.5)
+    assert max_concurrent_trials(space, {"CPU": 10}) == 6
+    assert max_concurrent_trials(space, {"CPU": 1}) == 1  # never 0: one trial waits for resources instead
+    gpu = dataclasses.replace(space, resources=Resources(workers_per_trial=2, gpus_per_worker=1, cpus_per_worker=1))
+    assert max_concurrent_trials(gpu, {"CPU": 64, "GPU": 5}) == 2  # 2 GPUs per trial: the GPUs bind first

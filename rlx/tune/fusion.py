@@ -10,6 +10,7 @@ validation hold-out (`rlx.eval.fusion`) and reports test at that weight.
 Each pair has its own MLflow run under the search run, tagged with both
 trials' run ids (`rlx.fusion.rgb_run` / `rlx.fusion.flow_run`).
 """
+
 from __future__ import annotations
 
 import json
@@ -19,6 +20,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ray import tune
+
+from rlx.eval.fusion import align, fuse, fused_test_metrics, search_weight
+from rlx.eval.scores import read_scores, write_scores
+from rlx.tracking import child_runs, download_artifact, find_run, open_run, run_record
+from rlx.tune.run import driver_resources
 from rlx.tune.space import Group, SearchSpace
 
 log = logging.getLogger(__name__)
@@ -57,6 +64,7 @@ def _stream_axis(group: Group) -> str | None:
 
 def stream_pairs(space: SearchSpace) -> list[StreamPair]:
     """RGB and flow groups that differ only in their stream's own keys."""
+
     def identity(group: Group) -> str:
         return json.dumps({k: v for k, v in group.flat.items() if not _is_stream_key(k)}, sort_keys=True, default=str)
 
@@ -129,19 +137,24 @@ def pair_trials(rgb: list, flow: list, searched: list[str], metric: str, mode: s
 
 def plan_jobs(space: SearchSpace, parent_run_id: str, tracking_uri: str) -> list[FusionJob]:
     """The fusion jobs of a finished (or partly finished) search, read from its MLflow trial runs."""
-    from rlx.tracking import child_runs
-
     jobs = []
     for pair in stream_pairs(space):
         trials = {}
         for stream, group in (("rgb", pair.rgb), ("flow", pair.flow)):
-            runs = child_runs(space.name, parent_run_id, tag_filter={"rlx.group": group.key, "rlx.kind": "trial"},
-                              tracking_uri=tracking_uri)
+            runs = child_runs(
+                space.name,
+                parent_run_id,
+                tag_filter={"rlx.group": group.key, "rlx.kind": "trial"},
+                tracking_uri=tracking_uri,
+            )
             trials[stream] = [r for r in runs if r.status == "FINISHED"]
         found = pair_trials(trials["rgb"], trials["flow"], list(space.search), space.metric, space.mode)
         if not found:
-            log.warning("fusion: group %s has no finished trial of %s", pair.key or "all",
-                        " and ".join(s for s in ("rgb", "flow") if not trials[s]) or "either stream with the metric")
+            log.warning(
+                "fusion: group %s has no finished trial of %s",
+                pair.key or "all",
+                " and ".join(s for s in ("rgb", "flow") if not trials[s]) or "either stream with the metric",
+            )
         jobs += [FusionJob(pair.key, a.run_id, b.run_id, how) for a, b, how in found]
     return jobs
 
@@ -152,10 +165,6 @@ def fuse_pair(job: FusionJob, ctx: FusionContext) -> dict[str, float]:
     Idempotent: the run is keyed by the two trial ids, so a resumed search finds a finished fusion run
     and returns its metrics instead of logging them twice.
     """
-    from rlx.eval.fusion import align, fuse, fused_test_metrics, search_weight
-    from rlx.eval.scores import read_scores, write_scores
-    from rlx.tracking import download_artifact, find_run, open_run, run_record
-
     key = f"fusion-{job.rgb_run}-{job.flow_run}"
     existing = find_run(ctx.experiment, key, tracking_uri=ctx.tracking_uri)
     if existing is not None:
@@ -169,8 +178,16 @@ def fuse_pair(job: FusionJob, ctx: FusionContext) -> dict[str, float]:
             for subset in ("val", "test"):
                 path = download_artifact(run_id, f"scores/{subset}.parquet", Path(tmp) / stream, ctx.tracking_uri)
                 tables[stream, subset] = read_scores(path)
-        aligned = {subset: align(tables["rgb", subset][0], tables["flow", subset][0], tables["rgb", subset][1],
-                                 tables["flow", subset][1], subset) for subset in ("val", "test")}
+        aligned = {
+            subset: align(
+                tables["rgb", subset][0],
+                tables["flow", subset][0],
+                tables["rgb", subset][1],
+                tables["flow", subset][1],
+                subset,
+            )
+            for subset in ("val", "test")
+        }
         result = search_weight(aligned["val"], aligned["test"], ctx.step)
         name = result.metric
         metrics = {
@@ -181,11 +198,22 @@ def fuse_pair(job: FusionJob, ctx: FusionContext) -> dict[str, float]:
             f"test/{name}_at_test_optimal_weight": result.test_metric_at_test_optimal,
         }
         rgb = run_record(job.rgb_run, tracking_uri=ctx.tracking_uri)
-        tracker = open_run(ctx.experiment, key, run_name=f"fusion {job.group or 'all'}", parent_run_id=ctx.parent_run_id,
-                           tracking_uri=ctx.tracking_uri,
-                           tags={"rlx.kind": "fusion", "rlx.group": job.group, "rlx.fusion.rgb_run": job.rgb_run,
-                                 "rlx.fusion.flow_run": job.flow_run, "rlx.fusion.pairing": job.pairing,
-                                 "rlx.command": ctx.command, "rlx.dataset": rgb.tags.get("rlx.dataset", "")})
+        tracker = open_run(
+            ctx.experiment,
+            key,
+            run_name=f"fusion {job.group or 'all'}",
+            parent_run_id=ctx.parent_run_id,
+            tracking_uri=ctx.tracking_uri,
+            tags={
+                "rlx.kind": "fusion",
+                "rlx.group": job.group,
+                "rlx.fusion.rgb_run": job.rgb_run,
+                "rlx.fusion.flow_run": job.flow_run,
+                "rlx.fusion.pairing": job.pairing,
+                "rlx.command": ctx.command,
+                "rlx.dataset": rgb.tags.get("rlx.dataset", ""),
+            },
+        )
         tracker.log_params({**rgb.params, "data.modality": "two_stream", "fusion.step": ctx.step})
         tracker.log_metrics(metrics, step=0)
         curve = result.curve.rename(columns={"val": f"val/{name}", "test": f"test/{name}"})
@@ -194,29 +222,34 @@ def fuse_pair(job: FusionJob, ctx: FusionContext) -> dict[str, float]:
         for subset in ("val", "test"):  # the fused scores, so reports and ensembles read them like any trial's
             rgb_s, flow_s = aligned[subset]
             ids = tables["rgb", subset][0]["video_id"].tolist()
-            path = write_scores(Path(tmp) / "fused" / f"{subset}.parquet", ids,
-                                fuse(rgb_s.scores, flow_s.scores, result.weight_rgb), rgb_s.labels, classes)
+            path = write_scores(
+                Path(tmp) / "fused" / f"{subset}.parquet",
+                ids,
+                fuse(rgb_s.scores, flow_s.scores, result.weight_rgb),
+                rgb_s.labels,
+                classes,
+            )
             tracker.log_artifact(path, "scores")
         tracker.finish("FINISHED")
-    log.info("fusion %s: RGB weight %.2f (chosen on val) -> test %s %.4f; test-optimal weight %.2f -> %.4f",
-             job.group or "all", result.weight_rgb, name, result.test_metric, result.test_optimal_weight_rgb,
-             result.test_metric_at_test_optimal)
+    log.info(
+        "fusion %s: RGB weight %.2f (chosen on val) -> test %s %.4f; test-optimal weight %.2f -> %.4f",
+        job.group or "all",
+        result.weight_rgb,
+        name,
+        result.test_metric,
+        result.test_optimal_weight_rgb,
+        result.test_metric_at_test_optimal,
+    )
     return metrics
 
 
 def fusion_trial(config: dict[str, Any], ctx: FusionContext) -> None:
     """The Tune trainable of the fusion stage: one pair of trials."""
-    from ray import tune
-
     tune.report(fuse_pair(FusionJob(**config["job"]), ctx))
 
 
 def run_fusion(space: SearchSpace, ctx: FusionContext, storage: str) -> list[dict[str, Any]]:
     """The fusion stage as one Tuner (one trial per pair); returns one summary per pair."""
-    from ray import tune
-
-    from rlx.tune.run import driver_resources
-
     jobs = plan_jobs(space, ctx.parent_run_id, ctx.tracking_uri)
     if not jobs:
         return []
@@ -225,14 +258,23 @@ def run_fusion(space: SearchSpace, ctx: FusionContext, storage: str) -> list[dic
     tuner = tune.Tuner(
         trainable,
         param_space={"job": tune.grid_search([asdict(j) for j in jobs])},
-        tune_config=tune.TuneConfig(metric="fusion/weight_rgb", mode="max"),  # Tune needs one; nothing is scheduled on it
+        tune_config=tune.TuneConfig(
+            metric="fusion/weight_rgb", mode="max"
+        ),  # Tune needs one; nothing is scheduled on it
         run_config=tune.RunConfig(name=f"{space.name}-fusion", storage_path=storage),
     )
     results = tuner.fit()
     out = []
     for result in results:
         job, metrics = result.config["job"], result.metrics or {}
-        out.append({"group": job["group"] or "all", "pairing": job["pairing"], "rgb_run": job["rgb_run"],
-                    "flow_run": job["flow_run"], "error": str(result.error) if result.error else None,
-                    **{k: metrics.get(k) for k in sorted(metrics) if k.startswith(("fusion/", "test/", "val/"))}})
+        out.append(
+            {
+                "group": job["group"] or "all",
+                "pairing": job["pairing"],
+                "rgb_run": job["rgb_run"],
+                "flow_run": job["flow_run"],
+                "error": str(result.error) if result.error else None,
+                **{k: metrics.get(k) for k in sorted(metrics) if k.startswith(("fusion/", "test/", "val/"))},
+            }
+        )
     return sorted(out, key=lambda s: (s["group"], s["rgb_run"]))

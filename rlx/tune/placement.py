@@ -18,22 +18,26 @@ asks for; the autoscaler decides what it actually launches (PACK is best
 effort: it may use several small nodes although one large one would fit —
 use `train.placement_strategy: STRICT_PACK` to keep a trial on one node).
 """
+
 from __future__ import annotations
 
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
-from rlx.tune.space import SearchSpace, SpaceError
+from rlx.tune.space import InvalidKey, SearchSpace, SpaceError
 
 
 class PlacementError(SpaceError):
-    """A cluster description that cannot be read, or a trial no node type of it can hold."""
+    """A cluster description that cannot be read, or a trial no node type of it can hold.
+
+    `file` is the cluster description (the space, when a group of it fits nowhere)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class NodeType:
         return self.resources.get("GPU", 0.0), self.resources.get("CPU", 0.0), other
 
     def label(self) -> str:
+        """e.g. "gpu-1x (g5.4xlarge)"."""
         return f"{self.name} ({self.instance})" if self.instance else self.name
 
 
@@ -86,8 +91,12 @@ class TrialPlacement:
         return self.node_type.max_workers // self.nodes_per_trial
 
     def describe(self) -> str:
+        """The plan's node-type column, e.g. "gpu1 (g5.4xlarge), 1 trial(s)/node, up to 8 at once"."""
         if self.nodes_per_trial == 1:
-            return f"{self.node_type.label()}, {self.trials_per_node} trial(s)/node, up to {self.max_concurrent_trials} at once"
+            return (
+                f"{self.node_type.label()}, {self.trials_per_node} trial(s)/node, "
+                f"up to {self.max_concurrent_trials} at once"
+            )
         return f"{self.nodes_per_trial} × {self.node_type.label()}, up to {self.max_concurrent_trials} at once"
 
 
@@ -97,38 +106,48 @@ def load_cluster(path: str | Path) -> ClusterSpec:
     path = Path(path)
     where = str(path)
     if not path.is_file():
-        raise PlacementError(f"{where}: cluster description not found")
+        raise PlacementError(where, "", "cluster description not found")
     try:
         docs = [json.loads(path.read_text())] if path.suffix == ".json" else list(yaml.safe_load_all(path.read_text()))
     except (yaml.YAMLError, json.JSONDecodeError) as err:
-        raise PlacementError(f"{where}: not valid YAML/JSON: {err}") from None
+        raise PlacementError(where, "", f"not valid YAML/JSON: {err}") from None
     # A Kubernetes file may carry other objects (MLflow's Service...) beside the RayJob/RayCluster.
     ray_docs = [d for d in docs if isinstance(d, Mapping) and d.get("kind") in ("RayJob", "RayCluster")]
     raw = ray_docs[0] if ray_docs else (docs[0] if docs else None)
     if not isinstance(raw, Mapping):
-        raise PlacementError(f"{where}: expected a mapping at the top level")
-    if "available_node_types" in raw:
-        return _from_launcher(raw, where)
-    if raw.get("kind") in ("RayJob", "RayCluster"):
-        return _from_kuberay(raw, where)
-    if "node_types" in raw:
-        return _from_simple(raw, where)
-    raise PlacementError(f"{where}: not a cluster description (expected available_node_types, "
-                         "a KubeRay RayJob/RayCluster, or node_types)")
+        raise PlacementError(where, "", "expected a mapping at the top level")
+    try:
+        if "available_node_types" in raw:
+            return _from_launcher(raw, where)
+        if raw.get("kind") in ("RayJob", "RayCluster"):
+            return _from_kuberay(raw, where)
+        if "node_types" in raw:
+            return _from_simple(raw, where)
+    except InvalidKey as err:
+        raise PlacementError(where, err.key, err.reason) from None
+    raise PlacementError(
+        where,
+        "",
+        "not a cluster description (expected available_node_types, a KubeRay RayJob/RayCluster, or node_types)",
+    )
 
 
-def _resources(value: Any, where: str, key: str) -> dict[str, float]:
+def _resources(value: Any, key: str) -> dict[str, float]:
     if not isinstance(value, Mapping) or not value:
-        raise PlacementError(f"{where}: {key}: give the node's resources explicitly, e.g. {{CPU: 16, GPU: 1}} "
-                             "(the launcher's auto-detection happens only at launch)")
+        raise InvalidKey(
+            key,
+            "give the node's resources explicitly, e.g. {CPU: 16, GPU: 1} "
+            "(the launcher's auto-detection happens only at launch)",
+        )
     out = {}
     for name, amount in value.items():
         if isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount < 0:
-            raise PlacementError(f"{where}: {key}.{name}: expected a number >= 0, got {amount!r}")
+            raise InvalidKey(f"{key}.{name}", f"expected a number >= 0, got {amount!r}")
         out[str(name)] = float(amount)
     return out
 
 
+# The readers of the three formats raise InvalidKey; load_cluster adds the file.
 def _from_launcher(raw: Mapping[str, Any], where: str) -> ClusterSpec:
     head = raw.get("head_node_type", "")
     nodes = []
@@ -137,32 +156,32 @@ def _from_launcher(raw: Mapping[str, Any], where: str) -> ClusterSpec:
         config = spec.get("node_config", {}) or {}
         instance = config.get("InstanceType") or config.get("machineType") or ""
         count = 1 if name == head else int(spec.get("max_workers", raw.get("max_workers", 0)))
-        nodes.append(NodeType(name, _resources(spec.get("resources"), where, f"{key}.resources"), count, instance))
+        nodes.append(NodeType(name, _resources(spec.get("resources"), f"{key}.resources"), count, instance))
     return ClusterSpec(where, tuple(nodes), head)
 
 
 _QUANTITY = re.compile(r"^([0-9.]+)(m?)$")
 
 
-def _k8s_cpu(value: Any, where: str, key: str) -> float:
+def _k8s_cpu(value: Any, key: str) -> float:
     """A Kubernetes CPU quantity: 8, "8", "7500m"."""
     match = _QUANTITY.match(str(value))
     if not match:
-        raise PlacementError(f"{where}: {key}: {value!r} is not a CPU quantity")
+        raise InvalidKey(key, f"{value!r} is not a CPU quantity")
     return float(match.group(1)) / (1000 if match.group(2) else 1)
 
 
-def _kuberay_group(spec: Mapping[str, Any], where: str, key: str) -> dict[str, float]:
+def _kuberay_group(spec: Mapping[str, Any], key: str) -> dict[str, float]:
     """Ray resources of one KubeRay group: rayStartParams win over the container's limits (as in KubeRay)."""
     params = spec.get("rayStartParams", {}) or {}
     containers = spec.get("template", {}).get("spec", {}).get("containers", [])
     if not containers:
-        raise PlacementError(f"{where}: {key}.template.spec.containers: missing")
+        raise InvalidKey(f"{key}.template.spec.containers", "missing")
     limits = containers[0].get("resources", {}).get("limits", {}) or {}
     out: dict[str, float] = {}
     cpu = params.get("num-cpus", limits.get("cpu"))
     if cpu is not None:
-        out["CPU"] = _k8s_cpu(cpu, where, key)
+        out["CPU"] = _k8s_cpu(cpu, key)
     gpu = params.get("num-gpus", limits.get("nvidia.com/gpu"))
     if gpu is not None:
         out["GPU"] = float(gpu)
@@ -173,9 +192,9 @@ def _kuberay_group(spec: Mapping[str, Any], where: str, key: str) -> dict[str, f
         except json.JSONDecodeError:
             custom = None
         if not isinstance(custom, Mapping):
-            raise PlacementError(f"{where}: {key}.rayStartParams.resources: not a JSON object")
+            raise InvalidKey(f"{key}.rayStartParams.resources", "not a JSON object")
         out.update({k: float(v) for k, v in custom.items()})
-    return _resources(out, where, key)
+    return _resources(out, key)
 
 
 def _from_kuberay(raw: Mapping[str, Any], where: str) -> ClusterSpec:
@@ -183,32 +202,40 @@ def _from_kuberay(raw: Mapping[str, Any], where: str) -> ClusterSpec:
     cluster = spec.get("rayClusterSpec", spec) if raw["kind"] == "RayJob" else spec
     head_spec = cluster.get("headGroupSpec")
     if not isinstance(head_spec, Mapping):
-        raise PlacementError(f"{where}: headGroupSpec: missing")
-    nodes = [NodeType("head", _kuberay_group(head_spec, where, "headGroupSpec"), 1)]
+        raise InvalidKey("headGroupSpec", "missing")
+    nodes = [NodeType("head", _kuberay_group(head_spec, "headGroupSpec"), 1)]
     for i, group in enumerate(cluster.get("workerGroupSpecs", []) or []):
         key = f"workerGroupSpecs[{i}]"
-        nodes.append(NodeType(str(group.get("groupName", key)), _kuberay_group(group, where, key),
-                              int(group.get("maxReplicas", group.get("replicas", 0)))))
+        nodes.append(
+            NodeType(
+                str(group.get("groupName", key)),
+                _kuberay_group(group, key),
+                int(group.get("maxReplicas", group.get("replicas", 0))),
+            )
+        )
     return ClusterSpec(where, tuple(nodes), "head")
 
 
 def _from_simple(raw: Mapping[str, Any], where: str) -> ClusterSpec:
     types = raw["node_types"]
     if not isinstance(types, Mapping) or not types:
-        raise PlacementError(f"{where}: node_types: expected a non-empty mapping of name -> {{resources, max_workers}}")
+        raise InvalidKey("node_types", "expected a non-empty mapping of name -> {resources, max_workers}")
     nodes = []
     for name, spec in types.items():
         key = f"node_types.{name}"
         if not isinstance(spec, Mapping):
-            raise PlacementError(f"{where}: {key}: expected a mapping with resources (and max_workers)")
+            raise InvalidKey(key, "expected a mapping with resources (and max_workers)")
         extra = sorted(set(spec) - {"resources", "max_workers", "instance"})
         if extra:
-            raise PlacementError(f"{where}: {key}.{extra[0]}: unknown key (allowed: instance, max_workers, resources)")
+            raise InvalidKey(f"{key}.{extra[0]}", "unknown key (allowed: instance, max_workers, resources)")
         count = spec.get("max_workers", 1)
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise PlacementError(f"{where}: {key}.max_workers: expected an integer >= 0, got {count!r}")
-        nodes.append(NodeType(str(name), _resources(spec.get("resources"), where, f"{key}.resources"), count,
-                              str(spec.get("instance", ""))))
+            raise InvalidKey(f"{key}.max_workers", f"expected an integer >= 0, got {count!r}")
+        nodes.append(
+            NodeType(
+                str(name), _resources(spec.get("resources"), f"{key}.resources"), count, str(spec.get("instance", ""))
+            )
+        )
     return ClusterSpec(where, tuple(nodes), str(raw.get("head", "")))
 
 
@@ -233,22 +260,34 @@ def place_trial(bundle: Mapping[str, float], workers: int, strategy: str, cluste
     fits_one = [n for n in usable if _copies(n, bundle) >= 1]
     if not fits_one:
         largest = ", ".join(f"{n.label()} {_fmt(n.resources)}" for n in usable) or "none"
-        raise PlacementError(f"{cluster.path}: no node type holds one worker of {_fmt(bundle)} "
-                             f"(node types: {largest}); add a larger node type or lower resources per worker")
+        raise PlacementError(
+            cluster.path,
+            "",
+            f"no node type holds one worker of {_fmt(bundle)} (node types: "
+            f"{largest}); add a larger node type or lower resources per worker",
+        )
     if strategy != "STRICT_SPREAD":
         for node in fits_one:
             if _copies(node, bundle) >= workers:
                 return TrialPlacement(node, 1, workers, _copies(node, bundle) // workers)
         if strategy == "STRICT_PACK":
-            raise PlacementError(f"{cluster.path}: STRICT_PACK needs one node for {workers} × {_fmt(bundle)} and "
-                                 f"the largest holds {max(_copies(n, bundle) for n in fits_one)}")
+            raise PlacementError(
+                cluster.path,
+                "",
+                f"STRICT_PACK needs one node for {workers} × {_fmt(bundle)} and "
+                f"the largest holds {max(_copies(n, bundle) for n in fits_one)}",
+            )
     for node in fits_one:
         per_node = 1 if strategy == "STRICT_SPREAD" else _copies(node, bundle)
         nodes = math.ceil(workers / per_node)
         if nodes <= node.max_workers:
             return TrialPlacement(node, nodes, min(per_node, workers), 0)
-    raise PlacementError(f"{cluster.path}: {workers} × {_fmt(bundle)} ({strategy}) needs more nodes than any "
-                         f"node type's max_workers allows ({', '.join(f'{n.name}: {n.max_workers}' for n in fits_one)})")
+    limits = ", ".join(f"{n.name}: {n.max_workers}" for n in fits_one)
+    raise PlacementError(
+        cluster.path,
+        "",
+        f"{workers} × {_fmt(bundle)} ({strategy}) needs more nodes than any node type's max_workers allows ({limits})",
+    )
 
 
 def place_groups(space: SearchSpace, cluster: ClusterSpec) -> dict[str, TrialPlacement]:
@@ -259,7 +298,7 @@ def place_groups(space: SearchSpace, cluster: ClusterSpec) -> dict[str, TrialPla
         try:
             out[group.key] = place_trial(worker_bundle(space), space.resources.workers_per_trial, strategy, cluster)
         except PlacementError as err:
-            raise PlacementError(f"{space.path}: resources (group {group.key or 'all'}): {err}") from None
+            raise PlacementError(space.path, f"resources (group {group.key or 'all'})", str(err)) from None
     return out
 
 

@@ -11,18 +11,19 @@ conv1 grows) but reads 10× the frames: ×1.3 for its data path. Testing adds
 with measured figures (`python -m rlx.bench train` on the cluster's GPU) when
 you have them; the plan says which numbers it used.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from rlx.config import Arch, Backbone, Dataset, RunConfig
+from rlx.data.synthetic import CLASSES, split_counts
+from rlx.tune.placement import ClusterSpec, place_groups
 from rlx.tune.space import Group, SearchSpace
 
-if TYPE_CHECKING:
-    from rlx.tune.placement import ClusterSpec
-
-# Seconds of one A100 per training video (forward + backward, T = 8, 224²).
-SECONDS_PER_TRAIN_VIDEO = {
+# Seconds of one A100 per training video (forward + backward, T = 8, 224²). A pair not listed (other backbones)
+# is costed as the dearest row, ResNet-101-v2 two_branch.
+SECONDS_PER_TRAIN_VIDEO: dict[tuple[Backbone, Arch], float] = {
     ("resnetv2_101", "two_branch"): 0.0044,
     ("resnetv2_101", "nonlocal"): 0.0040,
     ("resnetv2_101", "local"): 0.0034,
@@ -33,7 +34,7 @@ SECONDS_PER_TRAIN_VIDEO = {
     ("resnetv2_50", "tsn"): 0.0018,
 }
 FLOW_DATA_FACTOR = 1.3
-DATASET_VIDEOS = {  # (train, test) of split 1
+DATASET_VIDEOS: dict[Dataset, tuple[int, int]] = {  # (train, test) of split 1
     "ucf101": (9537, 3783),
     "hmdb51": (3570, 1530),
     "charades": (7985, 1863),
@@ -42,6 +43,8 @@ DATASET_VIDEOS = {  # (train, test) of split 1
 
 @dataclass(frozen=True)
 class GroupPlan:
+    """What one group of a search costs."""
+
     group: Group
     trials: int
     max_trial_epochs: int  # every trial runs all epochs (FIFO) — ASHA usually stops most early
@@ -49,24 +52,26 @@ class GroupPlan:
     cost_basis: str
 
 
-def _videos(cfg) -> tuple[int, int]:
+def _videos(cfg: RunConfig) -> tuple[int, int]:
+    """(train, test) videos of the config's dataset."""
     if cfg.data.dataset == "synthetic":
-        from rlx.data.synthetic import CLASSES, split_counts
-
         train, test = split_counts(cfg.data.synthetic_videos_per_class)
         return train * len(CLASSES), test * len(CLASSES)
     return DATASET_VIDEOS[cfg.data.dataset]
 
 
 def plan_group(space: SearchSpace, group: Group) -> GroupPlan:
+    """Trials, trial-epochs (every trial to its last epoch) and GPU-hours of one group."""
     cfg = space.sample_config(group)
     trials = space.trials_per_group()
     epochs = cfg.optim.epochs
     if not cfg.train.use_gpu:
         return GroupPlan(group, trials, trials * epochs, None, "CPU trials: no GPU-hours")
     archs = space.search["model.arch"].values if "model.arch" in space.search else (cfg.model.arch,)
-    per_video = max(SECONDS_PER_TRAIN_VIDEO.get((cfg.model.backbone, a), SECONDS_PER_TRAIN_VIDEO[("resnetv2_101", "two_branch")])
-                    for a in archs)
+    per_video = max(
+        SECONDS_PER_TRAIN_VIDEO.get((cfg.model.backbone, a), SECONDS_PER_TRAIN_VIDEO[("resnetv2_101", "two_branch")])
+        for a in archs
+    )
     per_video *= cfg.data.num_segments / 8 * (cfg.data.input_size / 224) ** 2
     if cfg.data.modality == "flow":
         per_video *= FLOW_DATA_FACTOR
@@ -76,32 +81,42 @@ def plan_group(space: SearchSpace, group: Group) -> GroupPlan:
     return GroupPlan(group, trials, trials * epochs, trials * trial_seconds / 3600, basis)
 
 
-def describe(space: SearchSpace, cluster: "ClusterSpec | None" = None) -> str:
+def describe(space: SearchSpace, cluster: ClusterSpec | None = None) -> str:
     """The human-readable plan printed by --dry-run; with a cluster, the node type each group's trials land on."""
     plans = [plan_group(space, g) for g in space.groups()]
     placed = {}
     if cluster is not None:
-        from rlx.tune.placement import place_groups
-
         placed = place_groups(space, cluster)  # PlacementError (a SpaceError) when a trial fits nowhere
-    lines = [f"search {space.name}: {space.description}", f"file: {space.path}",
-             f"metric: {space.metric} ({space.mode}), scheduler: {space.scheduler.type}"
-             + (f" (grace {space.scheduler.grace_period}, reduction {space.scheduler.reduction_factor})"
-                if space.scheduler.type == "asha" else ""),
-             f"searched: " + (", ".join(f"{k} {s.kind} {list(s.values)} [{s.role}]" for k, s in space.search.items()) or "nothing"),
-             f"resources per trial: {space.resources.workers_per_trial} worker(s) × "
-             f"{space.resources.gpus_per_worker:g} GPU, {space.resources.cpus_per_worker:g} CPU",
-             *([f"cluster: {cluster.path} (each trial on the smallest node type that holds its workers)"]
-               if cluster is not None else []),
-             "", f"{'group':<50} {'trials':>6} {'trial-epochs':>12} {'GPU-hours':>10}"
-             + ("  node type" if placed else "")]
+    lines = [
+        f"search {space.name}: {space.description}",
+        f"file: {space.path}",
+        f"metric: {space.metric} ({space.mode}), scheduler: {space.scheduler.type}"
+        + (
+            f" (grace {space.scheduler.grace_period}, reduction {space.scheduler.reduction_factor})"
+            if space.scheduler.type == "asha"
+            else ""
+        ),
+        "searched: "
+        + (", ".join(f"{k} {s.kind} {list(s.values)} [{s.role}]" for k, s in space.search.items()) or "nothing"),
+        f"resources per trial: {space.resources.workers_per_trial} worker(s) × "
+        f"{space.resources.gpus_per_worker:g} GPU, {space.resources.cpus_per_worker:g} CPU",
+        *(
+            [f"cluster: {cluster.path} (each trial on the smallest node type that holds its workers)"]
+            if cluster is not None
+            else []
+        ),
+        "",
+        f"{'group':<50} {'trials':>6} {'trial-epochs':>12} {'GPU-hours':>10}" + ("  node type" if placed else ""),
+    ]
     for p in plans:
         hours = f"{p.gpu_hours:.3g}" if p.gpu_hours is not None else "-"
         where = f"  {placed[p.group.key].describe()}" if placed else ""
         lines.append(f"{p.group.key or 'all':<50} {p.trials:>6} {p.max_trial_epochs:>12} {hours:>10}{where}")
     total_hours = sum(p.gpu_hours or 0 for p in plans)
-    lines.append(f"{'total':<50} {sum(p.trials for p in plans):>6} {sum(p.max_trial_epochs for p in plans):>12} "
-                 f"{total_hours:>10.3g}")
+    lines.append(
+        f"{'total':<50} {sum(p.trials for p in plans):>6} {sum(p.max_trial_epochs for p in plans):>12} "
+        f"{total_hours:>10.3g}"
+    )
     if any(p.gpu_hours for p in plans):
         lines.append(f"GPU-hours: upper bound (every trial to the last epoch), {plans[0].cost_basis}")
     if space.fusion_step:

@@ -1,4 +1,4 @@
-"""Running a search: one Ray Tune `Tuner` per group over per-trial drivers.
+"""One group of a search: a Ray Tune `Tuner` over per-trial drivers.
 
 Three layers (RAY_NOTES.md, Ray's train/tune interop pattern):
     Tuner (one per group of the axes)
@@ -6,12 +6,12 @@ Three layers (RAY_NOTES.md, Ray's train/tune interop pattern):
            └─ TorchTrainer of one training run (`rlx.train.driver`), its workers
 Each trial's Ray Train run and MLflow child run are named from the Tune trial
 id, so `--resume` (Tuner.restore) continues the same trials, checkpoints and
-MLflow runs instead of starting new ones. One MLflow parent run per search
-holds the space file, the plan and the summary.
+MLflow runs instead of starting new ones. The whole search (groups one after
+another, its MLflow parent run, the fusion stage) is `rlx.tune.search`.
 """
+
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -19,7 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rlx.tune.space import Group, SearchSpace
+import ray
+from ray import tune
+from ray.tune.integration.ray_train import TuneReportCallback
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+from rlx.config import RunConfig
+from rlx.train.context import RunContext
+from rlx.train.driver import run_training
+from rlx.train.prepare import prepare_dataset
+from rlx.tune.space import Group, Sampler, SearchSpace
 
 log = logging.getLogger(__name__)
 DRIVER_RESOURCE = "train_driver"  # a custom resource the cluster YAMLs give the head node (clusters/)
@@ -32,8 +41,6 @@ def driver_resources() -> dict[str, float]:
     else) land on it; a local Ray has no such resource, and a sliver of a CPU leaves the CPUs to the
     workers (RAY_NOTES.md: `{"CPU": 0}` is refused).
     """
-    import ray
-
     if ray.is_initialized() and ray.cluster_resources().get(DRIVER_RESOURCE):
         return {DRIVER_RESOURCE: 0.01}
     return {"CPU": 0.01}
@@ -55,14 +62,6 @@ class TrialBase:
 
 def trial_driver(config: dict[str, Any], base: TrialBase) -> None:
     """The Tune trainable: one TorchTrainer run for this trial's config."""
-    from ray import tune
-    from ray.tune.integration.ray_train import TuneReportCallback
-
-    from rlx.config import RunConfig
-    from rlx.train.data import prepare_dataset
-    from rlx.train.context import RunContext
-    from rlx.train.driver import run_training
-
     cfg = RunConfig.from_flat(config)
     trial_id = tune.get_context().get_trial_id()
     ctx = RunContext(
@@ -80,8 +79,6 @@ def trial_driver(config: dict[str, Any], base: TrialBase) -> None:
 
 
 def _data_searched(config: dict[str, Any], base: TrialBase) -> bool:
-    import json
-
     source = json.loads((Path(base.dataset_dir) / "source.json").read_text())
     return any(config.get(f"data.{k}", v) != v for k, v in (("dataset", source["dataset"]), ("split", source["split"])))
 
@@ -97,32 +94,57 @@ def max_concurrent_trials(space: SearchSpace, cluster: dict[str, float]) -> int:
     return max(1, min(fits))
 
 
-def _scheduler(space: SearchSpace, epochs: int):
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+def tune_domain(sampler: Sampler) -> Any:
+    """The Tune search domain of a sampler of the space."""
+    if sampler.kind == "grid":
+        return tune.grid_search(list(sampler.values))
+    if sampler.kind == "choice":
+        return tune.choice(list(sampler.values))
+    if sampler.kind == "uniform":
+        return tune.uniform(*sampler.values)
+    if sampler.kind == "loguniform":
+        return tune.loguniform(*sampler.values)
+    return tune.randint(sampler.values[0], sampler.values[1] + 1)  # Tune's upper bound is exclusive
 
+
+def param_space(space: SearchSpace, group: Group) -> dict[str, Any]:
+    """Tune's param_space for one group: the group's fixed flat keys plus the samplers."""
+    return {**group.flat, **{k: tune_domain(s) for k, s in space.search.items()}}
+
+
+def _scheduler(space: SearchSpace, epochs: int):
     if space.scheduler.type == "asha":
         # time_attr=epoch: training_iteration restarts after a restore (RAY_NOTES.md).
-        return ASHAScheduler(time_attr="epoch", max_t=epochs, grace_period=min(space.scheduler.grace_period, epochs),
-                             reduction_factor=space.scheduler.reduction_factor)
+        return ASHAScheduler(
+            time_attr="epoch",
+            max_t=epochs,
+            grace_period=min(space.scheduler.grace_period, epochs),
+            reduction_factor=space.scheduler.reduction_factor,
+        )
     return FIFOScheduler()
 
 
 def run_group(space: SearchSpace, group: Group, base: TrialBase, resume: bool, concurrency: int):
-    from ray import tune
-
+    """Run (or with `resume`, continue) the Tuner of one group; returns Tune's ResultGrid."""
     epochs = space.sample_config(group).optim.epochs
     trainable = tune.with_resources(tune.with_parameters(trial_driver, base=base), driver_resources())
     path = f"{base.storage.rstrip('/')}/{space.name}-{group.slug}"
     if resume and tune.Tuner.can_restore(path):
         log.info("resuming group %s from %s", group.key or "all", path)
-        tuner = tune.Tuner.restore(path, trainable, resume_unfinished=True, resume_errored=True,
-                                   param_space=space.param_space(group))
+        tuner = tune.Tuner.restore(
+            path, trainable, resume_unfinished=True, resume_errored=True, param_space=param_space(space, group)
+        )
     else:
         tuner = tune.Tuner(
             trainable,
-            param_space=space.param_space(group),
-            tune_config=tune.TuneConfig(metric=space.metric, mode=space.mode, scheduler=_scheduler(space, epochs),
-                                        num_samples=space.num_samples, max_concurrent_trials=concurrency),
+            param_space=param_space(space, group),
+            tune_config=tune.TuneConfig(
+                metric=space.metric,
+                mode=space.mode,
+                scheduler=_scheduler(space, epochs),
+                num_samples=space.num_samples,
+                max_concurrent_trials=concurrency,
+            ),
             run_config=tune.RunConfig(name=f"{space.name}-{group.slug}", storage_path=base.storage),
         )
     return tuner.fit()
@@ -139,36 +161,3 @@ def summarize(space: SearchSpace, group: Group, results) -> dict[str, Any]:
         "best": searched,
         space.metric: (best.metrics or {}).get(space.metric),
     }
-
-
-def space_digest(space: SearchSpace) -> str:
-    """A fingerprint of what a search trains (fixed keys after --set, axes, samplers, scheduler, resources)."""
-    what = {"fixed": space.fixed, "axes": space.axes, "search": {k: (s.kind, s.values) for k, s in space.search.items()},
-            "num_samples": space.num_samples, "scheduler": space.scheduler, "metric": space.metric,
-            "mode": space.mode, "resources": space.resources, "fusion": space.fusion_step}
-    return hashlib.sha1(json.dumps(what, sort_keys=True, default=repr).encode()).hexdigest()[:16]
-
-
-def restart_problem(space: SearchSpace, resume: bool, storage: str, tracking_uri: str, digest: str) -> str | None:
-    """Why this search must not start (an earlier one of the same name would be mixed in), or None.
-
-    A search is its MLflow parent run `search-<name>` plus one Tune folder per group. Without --resume
-    both must be new: a second run would add its trials to the first one's tables. With --resume the
-    space must be the one that was interrupted: resuming finished trials of another config is a lie.
-    """
-    from rlx.tracking import find_run
-
-    previous = find_run(space.name, f"search-{space.name}", tracking_uri)
-    folders = [] if "://" in storage else [
-        p for p in (Path(storage) / f"{space.name}-{g.slug}" for g in space.groups()) if p.exists()]
-    if not resume and (previous is not None or folders):
-        where = f"MLflow experiment {space.name!r} at {tracking_uri}" if previous is not None else str(folders[0])
-        return (f"search {space.name!r} already has results ({where}): pass --resume to continue it, or give the "
-                "space another `name:` (or --storage and MLFLOW_TRACKING_URI elsewhere) to start a new one")
-    if resume and previous is not None:
-        recorded = previous.client.get_run(previous.run_id).data.tags.get("rlx.space_digest")
-        if recorded and recorded != digest:
-            return (f"{space.path}: the space (or its --set overrides) changed since search {space.name!r} ran "
-                    f"(fingerprint {recorded} -> {digest}): --resume would mix two searches; give the space another "
-                    "`name:` to start a new one")
-    return None

@@ -1,0 +1,186 @@
+"""A whole search, start to end (`python -m rlx.tune` without --dry-run).
+
+Refuses to mix two searches (`restart_problem`), starts or joins Ray, opens
+the search's MLflow parent run (space file, plan, fingerprint), runs the
+groups one after another (`rlx.tune.run`), then the two-stream fusion stage
+(`rlx.tune.fusion`), and ends with the best configuration of every group.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from rlx.tracking import default_tracking_uri, find_run, open_run
+from rlx.train.context import default_storage
+from rlx.train.prepare import prepare_dataset
+from rlx.tune.fusion import FusionContext, run_fusion
+from rlx.tune.placement import load_cluster, place_groups
+from rlx.tune.run import TrialBase, max_concurrent_trials, run_group, summarize
+from rlx.tune.space import SearchSpace
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How to run a search (the CLI's options besides the space)."""
+
+    storage: str | None = None  # results and checkpoints: folder or pyarrow URI; None: default_storage()
+    resume: bool = False  # continue an interrupted search
+    address: str | None = None  # Ray cluster; None: $RAY_ADDRESS, else a local Ray
+    cluster_file: str | None = None  # size concurrency by this cluster description's node types
+    overrides: tuple[str, ...] = ()  # the `--set key=value` items, for the recorded command
+
+
+def run_search(space: SearchSpace, plan: str, options: SearchOptions) -> int:
+    """Run every group of the space, then fusion; exit status: 0 all trials finished, 1 some failed, 2 refused."""
+    storage = options.storage or default_storage()
+    if "://" not in storage:
+        storage = str(Path(storage).resolve())
+    uri = default_tracking_uri()
+    digest = space_digest(space)
+    problem = restart_problem(space, options.resume, storage, uri, digest)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    concurrency = _start_ray(space, options)
+
+    parent = open_run(
+        space.name,
+        f"search-{space.name}",
+        run_name=f"search {space.name}",
+        tracking_uri=uri,
+        tags={"rlx.kind": "search", "rlx.space": space.path, "rlx.space_digest": digest},
+    )
+    parent.log_artifact(Path(space.path), "space")
+    parent.log_text(plan, "plan.txt")
+    command = shlex.join(
+        ["python", "-m", "rlx.tune", "--space", space.path, *[f"--set={s}" for s in options.overrides]]
+    )
+    parent.set_tags({"rlx.command": command})
+    start = time.perf_counter()
+    summaries = []
+    for group in space.groups():
+        print(f"\n=== group {group.key or 'all'}: {space.trials_per_group()} trial(s) ===", flush=True)
+        dataset_dir = prepare_dataset(space.sample_config(group).data)
+        base = TrialBase(
+            space.name, group.slug, storage, uri, str(dataset_dir), parent.run_id, group_key=group.key, command=command
+        )
+        results = run_group(space, group, base, options.resume, concurrency)
+        summaries.append(summarize(space, group, results))
+    fused = []
+    if space.fusion_step:
+        fused = run_fusion(space, FusionContext(space.name, parent.run_id, uri, space.fusion_step, command), storage)
+    seconds = time.perf_counter() - start
+    parent.log_text(json.dumps({"groups": summaries, "fusion": fused}, indent=1, default=str), "summary.json")
+    parent.log_metrics({"search/seconds": seconds, "search/trials": sum(s["trials"] for s in summaries)}, step=0)
+    errors = sum(s["errors"] for s in summaries) + sum(1 for f in fused if f["error"])
+    parent.finish("FINISHED" if not errors else "FAILED")
+    _print_results(space, summaries, fused, seconds, uri)
+    return 0 if not errors else 1
+
+
+def _start_ray(space: SearchSpace, options: SearchOptions) -> int:
+    """Start (or join) Ray; the number of trials to run at once."""
+    address = options.address or os.environ.get("RAY_ADDRESS") or "local"
+    if not ray.is_initialized():
+        if address == "local":
+            ray.init(address=address, dashboard_host="127.0.0.1", configure_logging=False)
+        else:
+            ray.init(address=address, configure_logging=False)
+    cluster = ray.cluster_resources()
+    concurrency = max_concurrent_trials(space, cluster)
+    print(
+        f"cluster: {cluster.get('CPU', 0):g} CPUs, {cluster.get('GPU', 0):g} GPUs "
+        f"-> up to {concurrency} trial(s) at once",
+        flush=True,
+    )
+    if options.cluster_file:
+        # An autoscaling cluster starts as its head alone (0 GPUs): size concurrency by the node types the
+        # autoscaler may start instead, as the cluster file describes them.
+        placements = place_groups(space, load_cluster(options.cluster_file))
+        concurrency = max(concurrency, min(p.max_concurrent_trials for p in placements.values()))
+        print(
+            f"cluster file {options.cluster_file}: up to {concurrency} trial(s) at once once the autoscaler has "
+            "started its nodes",
+            flush=True,
+        )
+    return concurrency
+
+
+def _print_results(
+    space: SearchSpace, summaries: list[dict[str, Any]], fused: list[dict[str, Any]], seconds: float, uri: str
+) -> None:
+    print(f"\nsearch {space.name} finished in {seconds / 60:.1f} min; best per group ({space.metric}, {space.mode}):")
+    for s in summaries:
+        value = s[space.metric]
+        print(
+            f"  {s['group']}: {space.metric}={value:.4f} with {s['best']}"
+            if value is not None
+            else f"  {s['group']}: no result"
+        )
+    for f in fused:
+        metric = next((k for k in ("test/top1", "test/mAP") if f.get(k) is not None), None)
+        print(
+            f"  two-stream {f['group']}: RGB weight {f.get('fusion/weight_rgb')} (chosen on validation) -> "
+            f"{metric}={f.get(metric) if metric else 'n/a'}; "
+            f"test-optimal weight {f.get('fusion/test_optimal_weight_rgb')} "
+            f"({f['pairing']})"
+            if not f["error"]
+            else f"  two-stream {f['group']}: failed: {f['error']}"
+        )
+    print(f"MLflow experiment {space.name} at {uri}; view with: mlflow ui --backend-store-uri {uri} --host 127.0.0.1")
+
+
+def space_digest(space: SearchSpace) -> str:
+    """A fingerprint of what a search trains (fixed keys after --set, axes, samplers, scheduler, resources)."""
+    what = {
+        "fixed": space.fixed,
+        "axes": space.axes,
+        "search": {k: (s.kind, s.values) for k, s in space.search.items()},
+        "num_samples": space.num_samples,
+        "scheduler": space.scheduler,
+        "metric": space.metric,
+        "mode": space.mode,
+        "resources": space.resources,
+        "fusion": space.fusion_step,
+    }
+    return hashlib.sha1(json.dumps(what, sort_keys=True, default=repr).encode()).hexdigest()[:16]
+
+
+def restart_problem(space: SearchSpace, resume: bool, storage: str, tracking_uri: str, digest: str) -> str | None:
+    """Why this search must not start (an earlier one of the same name would be mixed in), or None.
+
+    A search is its MLflow parent run `search-<name>` plus one Tune folder per group. Without --resume
+    both must be new: a second run would add its trials to the first one's tables. With --resume the
+    space must be the one that was interrupted: resuming finished trials of another config is a lie.
+    """
+    previous = find_run(space.name, f"search-{space.name}", tracking_uri)
+    folders = (
+        []
+        if "://" in storage
+        else [p for p in (Path(storage) / f"{space.name}-{g.slug}" for g in space.groups()) if p.exists()]
+    )
+    if not resume and (previous is not None or folders):
+        where = f"MLflow experiment {space.name!r} at {tracking_uri}" if previous is not None else str(folders[0])
+        return (
+            f"search {space.name!r} already has results ({where}): pass --resume to continue it, or give the "
+            "space another `name:` (or --storage and MLFLOW_TRACKING_URI elsewhere) to start a new one"
+        )
+    if resume and previous is not None:
+        recorded = previous.client.get_run(previous.run_id).data.tags.get("rlx.space_digest")
+        if recorded and recorded != digest:
+            return (
+                f"{space.path}: the space (or its --set overrides) changed since search {space.name!r} ran "
+                f"(fingerprint {recorded} -> {digest}): --resume would mix two searches; give the space another "
+                "`name:` to start a new one"
+            )
+    return None
