@@ -1,4 +1,5 @@
 """The per-family benchmark runs end to end and writes well-formed results (no accuracy asserts: quick is 1 epoch)."""
+
 import json
 import math
 
@@ -8,7 +9,8 @@ from rlx.bench import families
 from rlx.bench.common import BenchResult
 
 
-def test_family_accuracy_counts_families_and_order_pairs():
+def test_family_accuracy_rounds_to_two_decimals_and_keeps_nan():
+    """The bench's wrapper of `rlx.eval.families.family_accuracy` (tested there): 2 decimals, NaN kept."""
     names = ["appearance_red_square", "order_left_to_right", "order_right_to_left", "interaction_meet"]
     labels = np.array([0, 1, 2, 3, 1])
     scores = np.eye(4)[[0, 1, 1, 0, 2]]  # right, right, wrong (pair confusion), wrong, wrong

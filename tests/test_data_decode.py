@@ -6,6 +6,7 @@ Clips the tests write are decoded exactly. On the real clips
 clips where decord's FFmpeg 4.1 and PyAV's FFmpeg 8.1 MPEG-4 decoders differ
 by at most 2 levels on a few pixels (see rlx/data/decode.py).
 """
+
 from __future__ import annotations
 
 import pickle

@@ -1,13 +1,13 @@
-"""rlx.data.probe and the `index` / `check` commands, end to end on a temp videos root.
+"""rlx.data.probe, end to end on a temp videos root (the `index` / `check` commands: test_data_main.py).
 
 The root holds one good clip, one too short, garbage bytes, a zero-byte file,
 a rawframes folder, and one listed video that does not exist.
 """
+
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+import time
 from pathlib import Path
 
 import av
@@ -19,7 +19,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from rlx.data import probe, splits
-from rlx.data.__main__ import main
 
 LISTED = {
     "Good/v_Good_g01_c01.avi": "ok",
@@ -135,88 +134,25 @@ def crash_on_marked_video(job: probe.ProbeJob) -> probe.ProbeResult:
 
 def test_a_worker_crash_marks_only_the_culprit_corrupt() -> None:
     jobs = [probe.ProbeJob(i, f"/v/{name}.avi", 1) for i, name in enumerate(["a", "b", "crash", "c", "d"])]
-    results = probe._run_all(jobs, workers=2, task=crash_on_marked_video)
+    results = probe.run_all(jobs, workers=2, task=crash_on_marked_video)
     assert [results[i].status for i in range(5)] == ["ok", "ok", "corrupt", "ok", "ok"]
     assert "crashed" in results[2].error
 
 
 def hang_on_marked_video(job: probe.ProbeJob) -> probe.ProbeResult:
     """Stands in for a decoder stuck in a loop on one file."""
-    import time
-
     if job.path.endswith("hang.avi"):
         time.sleep(3600)
     return probe.ProbeResult(job.row, "ok", 1, 25.0)
 
 
 def test_a_stuck_decoder_times_out_and_marks_only_the_culprit_corrupt() -> None:
-    import time
-
     jobs = [probe.ProbeJob(i, f"/v/{name}.avi", 1) for i, name in enumerate(["a", "hang", "b", "c"])]
     start = time.perf_counter()
-    results = probe._run_all(jobs, workers=2, task=hang_on_marked_video, timeout=2.0)
+    results = probe.run_all(jobs, workers=2, task=hang_on_marked_video, timeout=2.0)
     assert [results[i].status for i in range(4)] == ["ok", "corrupt", "ok", "ok"]
     assert results[1].error == "timed out after 2 s"
     assert time.perf_counter() - start < 60  # the stuck worker was killed, not waited for
-
-
-# --------------------------------------------------------------------------- the command line
-
-
-def test_cli_index_writes_parquet_and_classes(
-    fixtures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
-    out = tmp_path / "ucf.parquet"
-    annotations = str(fixtures_dir / "annotations/ucf101")
-    code = main(["index", "--dataset", "ucf101", "--annotations", annotations, "--out", str(out)])
-    printed = capsys.readouterr().out
-    assert code == 0
-    assert "ucf101 split 1: 11 videos (train 7, test 4), 4 classes" in printed and f"wrote {out}" in printed
-    schema = pq.read_schema(out)
-    expected = {
-        "video_id": pa.string(), "path": pa.string(), "split": pa.string(), "label": pa.int32(),
-        "labels": pa.list_(pa.int32()), "num_frames": pa.int32(), "fps": pa.float32(), "status": pa.string(),
-    }
-    assert {field.name: field.type for field in schema} == expected
-    assert (tmp_path / "ucf.classes.txt").read_text() == "0 Hammering\n1 HammerThrow\n2 HandstandPushups\n3 PushUps\n"
-
-
-def test_cli_index_probe_then_check(
-    fixtures_dir: Path, videos: Path, tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
-    root = tmp_path / "videos"
-    write_clip(root / "PushUps/v_PushUps_g08_c01.avi", 6)
-    write_clip(root / "PushUps/v_PushUps_g16_c04.avi", 3)
-    (root / "PushUps/v_PushUps_g01_c01.avi").write_bytes(b"RIFF....AVI junk")
-    out = tmp_path / "probed.parquet"
-    annotations = str(fixtures_dir / "annotations/ucf101")
-    args = ["index", "--dataset", "ucf101", "--annotations", annotations, "--out", str(out)]
-    code = main([*args, "--probe", "--videos", str(root), "--min-frames", "4", "--workers", "2"])
-    printed = capsys.readouterr().out
-    assert code == 0 and "status of 11 videos: ok 1, missing 8, corrupt 1, too_short 1" in printed
-    assert splits.read_index(out)["status"].value_counts()["missing"] == 8
-
-    code = main(["check", "--index", str(out), "--videos", str(root), "--min-frames", "2", "--workers", "1"])
-    printed = capsys.readouterr().out
-    assert code == 0
-    assert "status of 11 videos: ok 2, missing 8, corrupt 1" in printed
-    assert "corrupt   PushUps/v_PushUps_g01_c01.avi" in printed
-
-
-def test_cli_user_errors_exit_2_naming_the_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    args = ["index", "--dataset", "charades", "--annotations", str(tmp_path), "--split", "2", "--out", "x.parquet"]
-    assert main(args) == 2
-    assert "single official split" in capsys.readouterr().err
-    assert main(["check", "--index", str(tmp_path / "none.parquet"), "--videos", str(tmp_path)]) == 2
-    assert "none.parquet" in capsys.readouterr().err
-
-
-def test_cli_bad_annotations_path_exits_2_in_a_real_process(tmp_path: Path) -> None:
-    cmd = [sys.executable, "-m", "rlx.data", "index", "--dataset", "ucf101"]
-    cmd += ["--annotations", str(tmp_path), "--out", str(tmp_path / "x.parquet")]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2
-    assert result.stderr.strip() == f"error: annotation file not found: {tmp_path / 'classInd.txt'}"
 
 
 def test_probe_counts_flow_fields_of_a_flow_folder(tmp_path):

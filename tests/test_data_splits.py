@@ -4,6 +4,7 @@ Fixture files (tests/fixtures/annotations) reproduce the quirks byte for byte;
 tests marked by the `datasets_meta` fixture check the official counts on the
 real files (RLX_DATASETS_META) and skip without them.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from rlx.data import splits
+from rlx.data.splits import text
 
 BASE_COLUMNS = ["video_id", "path", "split", "label", "labels", "num_frames", "fps", "status"]
 
@@ -120,6 +122,12 @@ def test_ucf101_missing_files_are_named(annotations: Path, tmp_path: Path) -> No
         splits.build_index("ucf101", annotations / "ucf101", split=4)
     with pytest.raises(ValueError, match="unknown dataset"):
         splits.build_index("kinetics", annotations / "ucf101")
+
+
+def test_synthetic_has_no_official_files_to_index(annotations: Path) -> None:
+    """rlx.config's "synthetic" is written in the UCF-101 layout and indexed as "ucf101", never by its own name."""
+    with pytest.raises(ValueError, match=r"^unknown dataset 'synthetic'; expected one of ucf101, hmdb51, charades$"):
+        splits.build_index("synthetic", annotations / "ucf101")
 
 
 # --------------------------------------------------------------------------- HMDB-51 fixture
@@ -258,6 +266,26 @@ def test_describe_index(annotations: Path) -> None:
     assert text == "ucf101 split 1: 11 videos (train 7, test 4), 4 classes"
     text = splits.describe_index(splits.build_index("charades", annotations / "charades"))
     assert text == "charades split 1: 7 videos (train 4, test 3), 6 classes, multi-label (2 videos without actions)"
+
+
+# --------------------------------------------------------------------------- reading annotation text
+
+
+def test_lines_are_numbered_from_1_stripped_and_blank_lines_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_bytes("\ufeff1 A \r\n\r\n  2 B\r\n3 C".encode())  # BOM, CRLF, a blank line, no final newline
+    assert text.lines(path) == [(1, "1 A"), (3, "2 B"), (4, "3 C")]
+    with pytest.raises(FileNotFoundError, match=r"^annotation file not found: .*b\.txt$"):
+        text.lines(tmp_path / "b.txt")
+
+
+def test_malformed_names_file_and_line_and_cuts_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "f.txt"
+    assert str(text.malformed(path, 7, "x" * 200, "bad")) == f"{path}:7: bad: '{'x' * 120}'"
+    with pytest.raises(ValueError, match=r"f\.txt:2: 'two' is not an integer: '1 two'$"):
+        text.parse_int("two", path, 2, "1 two")
+    with pytest.raises(ValueError, match=r"f\.txt:3: '1,5' is not a number: '1,5'$"):
+        text.parse_float("1,5", path, 3)
 
 
 # --------------------------------------------------------------------------- the real files

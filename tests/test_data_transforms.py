@@ -4,6 +4,7 @@ Frames are "coordinate images": channel 0 holds the row, channel 1 the
 column, channel 2 the frame number, so a crop's position can be read back
 from its pixels.
 """
+
 from __future__ import annotations
 
 import cv2

@@ -2,5 +2,6 @@
 optical flow, the synthetic benchmark and the Ray Data pipeline.
 
 Submodules are imported explicitly by their users; this package import stays
-light (no torch, no ray) so `python -m rlx.data --help` is instant.
+light, and no module the `python -m rlx.data` command line imports pulls in
+torch or ray.
 """

@@ -2,14 +2,21 @@
 
 Each handler parses nothing itself: argparse owns the contract of
 ARCHITECTURE.md, the handler calls one library function and prints a summary.
-Heavy modules are imported inside handlers so `--help` stays fast. Errors in
-user input exit 2 with one line naming the file or key.
+None of the modules imported here imports torch or ray, so `--help` needs
+neither. Errors in user input exit 2 with one line naming the file or key.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+from rlx.data import flow, probe, splits, synthetic
+
+TIMEOUT_HELP = (
+    f"seconds one video may take before it is marked corrupt, a stuck decoder (default {probe.DEFAULT_TIMEOUT_S:g})"
+)
 
 
 class UserInputError(Exception):
@@ -17,8 +24,6 @@ class UserInputError(Exception):
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from rlx.data import synthetic
-
     summary = synthetic.write_benchmark(
         Path(args.out),
         videos_per_class=args.videos_per_class,
@@ -31,14 +36,17 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
-    from rlx.data import probe, splits
-
     index = splits.build_index(args.dataset, Path(args.annotations), split=args.split)
     if args.probe:
         if not args.videos:
             raise UserInputError("--probe needs --videos DIR (the folder the index paths are relative to)")
-        index = probe.probe_index(index, Path(args.videos), min_frames=args.min_frames, workers=args.workers,
-                                  timeout=args.timeout or probe.DEFAULT_TIMEOUT_S)
+        index = probe.probe_index(
+            index,
+            Path(args.videos),
+            min_frames=args.min_frames,
+            workers=args.workers,
+            timeout=args.timeout or probe.DEFAULT_TIMEOUT_S,
+        )
     splits.write_index(index, Path(args.out))
     print(splits.describe_index(index))
     if args.probe:
@@ -48,11 +56,14 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from rlx.data import probe, splits
-
     index = splits.read_index(Path(args.index))
-    index = probe.probe_index(index, Path(args.videos), min_frames=args.min_frames, workers=args.workers,
-                                  timeout=args.timeout or probe.DEFAULT_TIMEOUT_S)
+    index = probe.probe_index(
+        index,
+        Path(args.videos),
+        min_frames=args.min_frames,
+        workers=args.workers,
+        timeout=args.timeout or probe.DEFAULT_TIMEOUT_S,
+    )
     print(probe.describe_status(index, list_bad=True))
     if args.out:
         splits.write_index(index, Path(args.out))
@@ -61,8 +72,6 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_flow(args: argparse.Namespace) -> int:
-    from rlx.data import flow
-
     summary = flow.extract_index(
         Path(args.index),
         Path(args.videos),
@@ -90,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_synth)
 
     p = sub.add_parser("index", help="parse official split files into index.parquet")
-    p.add_argument("--dataset", required=True, choices=["ucf101", "hmdb51", "charades"])
+    p.add_argument("--dataset", required=True, choices=splits.DATASETS)
     p.add_argument("--annotations", required=True, help="folder holding the official annotation files")
     p.add_argument("--videos", help="videos root (paths in the index are relative to it)")
     p.add_argument("--split", type=int, default=1, choices=[1, 2, 3])
@@ -98,8 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--probe", action="store_true", help="open every video and fill num_frames, fps, status")
     p.add_argument("--min-frames", type=int, default=1, help="fewer decodable frames than this -> too_short")
     p.add_argument("--workers", type=int, default=0, help="probe processes (0: one per CPU)")
-    p.add_argument("--timeout", type=float, default=None,
-                   help="seconds one video may take before it is marked corrupt, a stuck decoder (default 120)")
+    p.add_argument("--timeout", type=float, default=None, help=TIMEOUT_HELP)
     p.set_defaults(handler=_cmd_index)
 
     p = sub.add_parser("check", help="probe every video of an index: which files are missing or corrupt?")
@@ -108,16 +116,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the probed index here")
     p.add_argument("--min-frames", type=int, default=1)
     p.add_argument("--workers", type=int, default=0)
-    p.add_argument("--timeout", type=float, default=None,
-                   help="seconds one video may take before it is marked corrupt, a stuck decoder (default 120)")
+    p.add_argument("--timeout", type=float, default=None, help=TIMEOUT_HELP)
     p.set_defaults(handler=_cmd_check)
 
     p = sub.add_parser("flow", help="extract TV-L1 optical flow to flow_x_/flow_y_ JPEGs (resumable, on Ray)")
     p.add_argument("--index", required=True)
     p.add_argument("--videos", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--algorithm", default="tvl1", choices=["tvl1", "farneback"])
-    p.add_argument("--bound", type=float, default=20.0, help="flow values are clipped to ±bound before 8-bit quantisation")
+    p.add_argument("--algorithm", default="tvl1", choices=flow.ALGORITHMS)
+    p.add_argument(
+        "--bound",
+        type=float,
+        default=flow.DEFAULT_BOUND,
+        help="flow values are clipped to ±bound before 8-bit quantisation",
+    )
     p.add_argument("--no-ray", action="store_true", help="use a local process pool instead of Ray tasks")
     p.add_argument("--workers", type=int, default=0, help="with --no-ray: processes (0: one per CPU, 1: serial)")
     p.add_argument(

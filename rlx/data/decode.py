@@ -35,18 +35,24 @@ tests/test_data_decode.py):
   48 and 72 px (native or scaled); those frames come from PyAV instead
   (exact), scaled with OpenCV when a size was asked for.
 """
+
 from __future__ import annotations
 
 import bisect
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import NamedTuple, get_args
 
+import av
 import cv2
+import decord
 import numpy as np
 
-MODALITIES = ("rgb", "flow")
+from rlx.config import Modality
+
+MODALITIES: tuple[str, ...] = get_args(Modality)
 RGB_TEMPLATE = "img_{:05d}.jpg"
 FLOW_TEMPLATES = ("flow_x_{:05d}.jpg", "flow_y_{:05d}.jpg")
 
@@ -138,8 +144,6 @@ def _frames(reader, path: str | os.PathLike, unique: list[int], size: tuple[int,
 
 def _pyav_frames(path: str | os.PathLike, unique: list[int]) -> np.ndarray:
     """Decode from the start up to the last wanted frame (display order), keeping the wanted ones."""
-    import av
-
     keep = set(unique)
     found: dict[int, np.ndarray] = {}
     try:
@@ -229,8 +233,6 @@ def _with_last_frame_fix(sorted_indices: list[int], n: int) -> list[int]:
 
 def _open_video(path: str | os.PathLike, size: tuple[int, int] | None = None):
     """A decord VideoReader; decord raises a zoo (DECORDError, RuntimeError, AssertionError) -> DecodeError."""
-    import decord
-
     if not os.path.isfile(path):
         raise DecodeError(path, "file not found")
     if os.path.getsize(path) == 0:
@@ -279,8 +281,6 @@ def _target_size(path: str | os.PathLike, resize: Resize) -> tuple[int, int] | N
 
 
 def _stream_size(path: str | os.PathLike) -> tuple[int, int]:
-    import av
-
     try:
         with av.open(str(path)) as container:
             context = container.streams.video[0].codec_context

@@ -21,19 +21,24 @@ killed by the decoder (a segfault on a malicious file) breaks the pool; the
 unfinished videos are then retried one worker at a time, which pins the
 crash on one file, marked corrupt, and lets the rest finish.
 """
+
 from __future__ import annotations
 
 import multiprocessing
 import os
 import sys
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
+import decord
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
+
+from rlx.data import decode
 
 STATUSES = ("ok", "missing", "corrupt", "too_short", "unprobed")
 BAD_STATUSES = ("missing", "corrupt", "too_short")
@@ -60,8 +65,9 @@ class ProbeResult:
 DEFAULT_TIMEOUT_S = 120.0
 
 
-def probe_index(df: pd.DataFrame, videos_root: Path, min_frames: int = 1, workers: int = 0,
-                timeout: float = DEFAULT_TIMEOUT_S) -> pd.DataFrame:
+def probe_index(
+    df: pd.DataFrame, videos_root: Path, min_frames: int = 1, workers: int = 0, timeout: float = DEFAULT_TIMEOUT_S
+) -> pd.DataFrame:
     """A copy of `df` with num_frames, fps, status and probe_error filled for every row.
 
     A video whose probe runs longer than `timeout` seconds is marked corrupt ("timed out") and its
@@ -71,7 +77,7 @@ def probe_index(df: pd.DataFrame, videos_root: Path, min_frames: int = 1, worker
     if not videos_root.is_dir():
         raise FileNotFoundError(f"videos root not found: {videos_root}")
     jobs = [ProbeJob(row, str(videos_root / rel), min_frames) for row, rel in enumerate(df["path"])]
-    results = _run_all(jobs, workers or os.cpu_count() or 1, timeout=timeout)
+    results = run_all(jobs, workers or os.cpu_count() or 1, timeout=timeout)
     return _apply(df, [results[job.row] for job in jobs])
 
 
@@ -83,15 +89,13 @@ def describe_status(df: pd.DataFrame, list_bad: bool = False) -> str:
     if list_bad:
         bad = df[df["status"].isin(BAD_STATUSES)]
         errors = bad["probe_error"] if "probe_error" in bad else pd.Series(None, index=bad.index)
-        for path, status, error in zip(bad["path"], bad["status"], errors):
+        for path, status, error in zip(bad["path"], bad["status"], errors, strict=True):
             lines.append(f"  {status:<9} {path}" + (f"  ({error})" if isinstance(error, str) and error else ""))
     return "\n".join(lines)
 
 
 def probe_one(path: str | os.PathLike, min_frames: int = 1) -> ProbeResult:
     """Status of one video file or rawframes folder; never raises for a bad video."""
-    from rlx.data import decode
-
     resolved = _resolve(Path(path))
     if resolved is None:
         return ProbeResult(-1, "missing", error="no such file or rawframes folder")
@@ -121,8 +125,6 @@ def _resolve(path: Path) -> Path | None:
 
 def _probe_rawframes(folder: Path) -> int:
     """Frames of an `img_*.jpg` folder, or flow fields of a `flow_x_/flow_y_` folder (`rlx.data flow`)."""
-    from rlx.data import decode
-
     modality = "rgb"
     count = decode.rawframes_count(folder, "rgb")
     if not count:
@@ -139,18 +141,16 @@ def _probe_job(job: ProbeJob) -> ProbeResult:
 
 def _quiet_worker() -> None:
     """Silence FFmpeg's log lines in workers: they would shred the progress bar."""
-    import decord.logging
-
     decord.logging.set_level(decord.logging.QUIET)
 
 
-def _run_all(
-    jobs: list[ProbeJob], workers: int, task: Callable[[ProbeJob], ProbeResult] = _probe_job,
+def run_all(
+    jobs: list[ProbeJob],
+    workers: int,
+    task: Callable[[ProbeJob], ProbeResult] = _probe_job,
     timeout: float = DEFAULT_TIMEOUT_S,
 ) -> dict[int, ProbeResult]:
     """Every job's result; `task` is a parameter so tests can stand in a crashing or hanging decoder."""
-    from tqdm import tqdm
-
     results: dict[int, ProbeResult] = {}
     with tqdm(total=len(jobs), desc="probe", unit="video", file=sys.stderr, disable=None, dynamic_ncols=True) as bar:
         unfinished, _ = _run_pool(jobs, workers, results, bar, task, timeout)
@@ -169,8 +169,12 @@ def _run_all(
 
 
 def _run_pool(
-    jobs: list[ProbeJob], workers: int, results: dict[int, ProbeResult], bar,
-    task: Callable[[ProbeJob], ProbeResult], timeout: float,
+    jobs: list[ProbeJob],
+    workers: int,
+    results: dict[int, ProbeResult],
+    bar: tqdm,
+    task: Callable[[ProbeJob], ProbeResult],
+    timeout: float,
 ) -> tuple[list[ProbeJob], bool]:
     """Run `jobs` in a pool, store results; return (the jobs lost to a broken pool in order, whether it stalled).
 

@@ -39,6 +39,7 @@ inside the integer segments, so train and test share one definition of
 "segment". When T divides n' both are identical to TSN; otherwise segments
 and test starts can differ from TSN's by one frame.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -35,15 +35,16 @@ RGB with ImageNet mean/std; flow with mean 0.5, std 0.5, i.e.
 Batches stay uint8 until the device; `normalize` is the CPU reference of
 what the training loop's Normalizer computes with the same constants.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import cv2
 import numpy as np
 
-Modality = Literal["rgb", "flow"]
+from rlx.config import Modality
+
 TSN_SCALES = (1.0, 0.875, 0.75, 0.66)
 NORM_STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     # (mean, std) of x/255, per channel; repeated over the L stacked snippet frames.
@@ -109,9 +110,7 @@ def crop_pairs(
 ) -> list[tuple[int, int]]:
     """All (crop_h, crop_w) TSN may draw: sides at most `max_distort` apart in the scale list."""
     sides = crop_sizes(height, width, input_size, scales)
-    return [
-        (h, w) for i, h in enumerate(sides) for j, w in enumerate(sides) if abs(i - j) <= max_distort
-    ]
+    return [(h, w) for i, h in enumerate(sides) for j, w in enumerate(sides) if abs(i - j) <= max_distort]
 
 
 def sample_train_params(
@@ -236,13 +235,15 @@ def normalize(frames: np.ndarray, modality: Modality) -> np.ndarray:
 
 
 def to_model_layout(frames: np.ndarray, num_segments: int, new_length: int) -> np.ndarray:
-    """(T·L, H, W, C) snippet frames -> (T, L·C, H, W) contiguous; flow channels come out x0, y0, x1, y1, … (TSN)."""
-    n, height, width, channels = frames.shape
+    """(..., T·L, H, W, C) snippet frames -> (..., T, L·C, H, W) contiguous; flow channels come out
+    x0, y0, x1, y1, … (TSN). Leading axes (views) are kept."""
+    *lead, n, height, width, channels = frames.shape
     if n != num_segments * new_length:
         raise ValueError(f"expected {num_segments}x{new_length} frames, got {n}")
-    x = frames.reshape(num_segments, new_length, height, width, channels)  # (T·L, H, W, C) -> (T, L, H, W, C)
-    x = x.transpose(0, 1, 4, 2, 3)  # (T, L, H, W, C) -> (T, L, C, H, W)
-    return np.ascontiguousarray(x).reshape(num_segments, new_length * channels, height, width)  # -> (T, L·C, H, W)
+    x = frames.reshape(*lead, num_segments, new_length, height, width, channels)  # -> (..., T, L, H, W, C)
+    x = np.moveaxis(x, -1, -3)  # (..., T, L, H, W, C) -> (..., T, L, C, H, W)
+    x = np.ascontiguousarray(x)  # one copy into the model's layout
+    return x.reshape(*lead, num_segments, new_length * channels, height, width)  # -> (..., T, L·C, H, W)
 
 
 # --------------------------------------------------------------------------- per-video wrapper

@@ -1,0 +1,124 @@
+"""Batches: index-row columns -> decoded model-input columns (`decode_batch`), and batch re-sizing.
+
+`decode_batch` is the one function both runners (`rlx.data.pipeline.runners`)
+call: Ray Data's `map_batches` fn, and `iter_local`'s body. A video that
+raises `DecodeError` drops its row, is logged with its file, recorded in the
+skip log and counted in the `skipped` column of the first surviving row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from rlx.data.decode import DecodeError
+from rlx.data.pipeline.skips import record_skips
+from rlx.data.pipeline.spec import PipelineSpec
+from rlx.data.pipeline.video import load_video, video_rng
+
+log = logging.getLogger(__name__)
+
+Batch = dict[str, np.ndarray]
+
+
+def decode_batch(batch: Mapping[str, Any], spec: PipelineSpec, epoch: int = 0, skip_log: Any = None) -> Batch:
+    """Index rows (columns video_id, path, label, labels, num_frames) -> model input rows; the map_batches fn."""
+    kept: list[int] = []
+    frames: list[np.ndarray] = []
+    failures: list[tuple[str, str]] = []
+    ids = [str(v) for v in batch["video_id"]]
+    for i, video_id in enumerate(ids):
+        rng = video_rng(spec.seed, epoch, video_id)
+        try:
+            frames.append(load_video(spec, str(batch["path"][i]), int(batch["num_frames"][i]), rng))
+            kept.append(i)
+        except DecodeError as err:
+            log.warning("skipping video %s: %s", video_id, err)
+            failures.append((video_id, str(err)))
+    record_skips(skip_log, failures)
+    return _assemble(batch, spec, kept, frames, ids, len(failures))
+
+
+def _assemble(
+    batch: Mapping[str, Any],
+    spec: PipelineSpec,
+    kept: list[int],
+    frames: list[np.ndarray],
+    ids: list[str],
+    skipped: int,
+) -> Batch:
+    """The output columns of the `kept` rows; `skipped` goes on the first row."""
+    b = len(kept)
+    out: Batch = {
+        # (B, [V,] T, L·C, S, S)
+        "frames": np.stack(frames) if frames else np.zeros((0, *spec.frame_shape()), np.uint8),
+        "label": np.asarray([int(batch["label"][i]) for i in kept], dtype=np.int64).reshape(b),
+        "video_id": np.asarray([ids[i] for i in kept], dtype=object).reshape(b),
+        "skipped": np.zeros(b, dtype=np.int32),
+    }
+    if b:
+        out["skipped"][0] = skipped
+    if spec.multilabel:
+        hot = np.zeros((b, spec.num_classes), dtype=np.float32)  # (B, K)
+        for row, i in enumerate(kept):
+            hot[row, np.asarray(batch["labels"][i], dtype=np.int64)] = 1.0
+        out["labels"] = hot
+    return out
+
+
+def to_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    """Row dicts -> the column batch Ray Data would hand `decode_batch`."""
+    return {
+        "video_id": np.asarray([r["video_id"] for r in rows], dtype=object),
+        "path": np.asarray([r["path"] for r in rows], dtype=object),
+        "label": np.asarray([r["label"] for r in rows], dtype=np.int64),
+        "labels": _object_array([np.asarray(r["labels"], np.int32) for r in rows]),
+        "num_frames": np.asarray([r["num_frames"] for r in rows], dtype=np.int64),
+    }
+
+
+def _object_array(items: list[Any]) -> np.ndarray:
+    """A 1-D object array of `items` (np.asarray would build a 2-D array from equal-length lists)."""
+    out = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):
+        out[i] = item
+    return out
+
+
+def rebatch(batches: Iterable[Batch], batch_size: int) -> Iterator[Batch]:
+    """Batches of exactly `batch_size` rows (the last one partial) from batches of any size, in order.
+
+    Consecutive batches' columns are concatenated along rows, as Ray Data's
+    `iter_batches(batch_size=...)` does; empty batches are passed over. All
+    batches must have the same columns. The `skipped` column keeps its sum.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    pending: list[Batch] = []
+    rows = 0
+    for batch in batches:
+        n = _num_rows(batch)
+        if not n:
+            continue
+        pending.append(batch)
+        rows += n
+        while rows >= batch_size:
+            merged = _concat(pending)
+            yield {name: column[:batch_size] for name, column in merged.items()}
+            rows -= batch_size
+            pending = [{name: column[batch_size:] for name, column in merged.items()}] if rows else []
+    if rows:
+        yield _concat(pending)
+
+
+def _num_rows(batch: Batch) -> int:
+    return len(next(iter(batch.values()))) if batch else 0
+
+
+def _concat(batches: list[Batch]) -> Batch:
+    if len(batches) == 1:
+        return batches[0]
+    return {name: np.concatenate([b[name] for b in batches]) for name in batches[0]}

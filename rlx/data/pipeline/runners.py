@@ -1,0 +1,84 @@
+"""Where `decode_batch` runs: in the calling process (`iter_local`) or in Ray Data tasks (`build_dataset`).
+
+Same code, same output: `iter_local` serves unit tests, benchmarks and
+Ray-free training; `build_dataset` streams an epoch from parallel decode
+tasks without materializing decoded frames.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import cv2
+
+from rlx.data.pipeline.batches import Batch, decode_batch, to_columns
+from rlx.data.pipeline.skips import SkipLog
+from rlx.data.pipeline.spec import PipelineSpec
+
+
+def iter_local(
+    spec: PipelineSpec,
+    rows: Sequence[Mapping[str, Any]],
+    epoch: int = 0,
+    batch_size: int = 8,
+    skip_log: SkipLog | None = None,
+) -> Iterator[Batch]:
+    """In-process batches of `rows` in the given order: no Ray, same output as `build_dataset`.
+
+    Each batch is one `decode_batch` call of `batch_size` rows, so it may hold
+    fewer rows when videos were skipped (an all-failed batch is not yielded);
+    `rebatch` evens them out.
+    """
+    for start in range(0, len(rows), batch_size):
+        out = decode_batch(to_columns(rows[start : start + batch_size]), spec, epoch, skip_log)
+        if len(out["frames"]):
+            yield out
+
+
+def build_dataset(spec: PipelineSpec, rows: Iterable[Mapping[str, Any]], epoch: int = 0, skip_log: Any = None):
+    """A lazy Ray Dataset of decoded batches for one epoch (call again for the next epoch).
+
+    `rows` are `index_rows` dicts, already ordered/sharded by `epoch_rows`.
+    Decoding runs in `spec.num_tasks` CPU tasks of `spec.decode_batch_size`
+    videos each; nothing is materialized. Iterate with
+    `iter_batches(batch_size=..., batch_format="numpy")` (the `video_id`
+    column is strings, which `iter_torch_batches` cannot turn into tensors).
+    """
+    import ray.data  # noqa: PLC0415  (~1.6 s: `rlx.data.pipeline` is imported on Ray-free paths, e.g. iter_local)
+
+    items = [_plain(r) for r in rows]
+    if not items:
+        raise ValueError("no rows to build a dataset from")
+    # One block per decode batch -> one short task each: tasks of whole blocks (Ray runs a block per
+    # task) of a few long videos left one CPU idle at the end of an epoch.
+    blocks = -(-len(items) // spec.decode_batch_size)  # ceil
+    ds = ray.data.from_items(items, override_num_blocks=blocks)
+    return ds.map_batches(
+        _ray_decode_batch,
+        fn_kwargs={"spec": spec, "epoch": epoch, "skip_log": skip_log},
+        batch_size=spec.decode_batch_size,
+        batch_format="numpy",
+        compute=ray.data.TaskPoolStrategy(size=spec.num_tasks),
+        num_cpus=spec.num_cpus,
+    )
+
+
+def _ray_decode_batch(batch: Mapping[str, Any], spec: PipelineSpec, epoch: int, skip_log: Any) -> Batch:
+    """`decode_batch` in a Ray task: OpenCV single-threaded (parallelism comes from tasks), ids as str."""
+    cv2.setNumThreads(1)
+    out = decode_batch(batch, spec, epoch, skip_log)
+    out["video_id"] = out["video_id"].astype(str)  # arrow string column
+    return out
+
+
+def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Only what decoding needs, as plain Python types (arrow-friendly)."""
+    return {
+        "video_id": str(row["video_id"]),
+        "path": os.fspath(row["path"]),
+        "label": int(row["label"]),
+        "labels": [int(v) for v in row.get("labels", [row["label"]])],
+        "num_frames": int(row.get("num_frames", -1)),
+    }

@@ -1,0 +1,122 @@
+"""rlx.data.__main__: the `index` / `check` commands end to end, argument choices, exit codes, imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import get_args
+
+import av
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from rlx.config import Dataset
+from rlx.data import splits
+from rlx.data.__main__ import build_parser, main
+
+
+def write_clip(path: Path, num_frames: int, size: tuple[int, int] = (32, 64)) -> Path:
+    """An MPEG-4 Part 2 AVI (the UCF-101 format) of `num_frames` gray levels."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=25)
+        stream.height, stream.width = size
+        stream.pix_fmt = "yuv420p"
+        for i in range(num_frames):
+            image = np.full((*size, 3), 10 * i, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def test_cli_index_writes_parquet_and_classes(
+    fixtures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "ucf.parquet"
+    annotations = str(fixtures_dir / "annotations/ucf101")
+    code = main(["index", "--dataset", "ucf101", "--annotations", annotations, "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "ucf101 split 1: 11 videos (train 7, test 4), 4 classes" in printed and f"wrote {out}" in printed
+    schema = pq.read_schema(out)
+    expected = {
+        "video_id": pa.string(),
+        "path": pa.string(),
+        "split": pa.string(),
+        "label": pa.int32(),
+        "labels": pa.list_(pa.int32()),
+        "num_frames": pa.int32(),
+        "fps": pa.float32(),
+        "status": pa.string(),
+    }
+    assert {field.name: field.type for field in schema} == expected
+    assert (tmp_path / "ucf.classes.txt").read_text() == "0 Hammering\n1 HammerThrow\n2 HandstandPushups\n3 PushUps\n"
+
+
+def test_cli_index_probe_then_check(fixtures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    root = tmp_path / "videos"
+    write_clip(root / "PushUps/v_PushUps_g08_c01.avi", 6)
+    write_clip(root / "PushUps/v_PushUps_g16_c04.avi", 3)
+    (root / "PushUps/v_PushUps_g01_c01.avi").write_bytes(b"RIFF....AVI junk")
+    out = tmp_path / "probed.parquet"
+    annotations = str(fixtures_dir / "annotations/ucf101")
+    args = ["index", "--dataset", "ucf101", "--annotations", annotations, "--out", str(out)]
+    code = main([*args, "--probe", "--videos", str(root), "--min-frames", "4", "--workers", "2"])
+    printed = capsys.readouterr().out
+    assert code == 0 and "status of 11 videos: ok 1, missing 8, corrupt 1, too_short 1" in printed
+    assert splits.read_index(out)["status"].value_counts()["missing"] == 8
+
+    code = main(["check", "--index", str(out), "--videos", str(root), "--min-frames", "2", "--workers", "1"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "status of 11 videos: ok 2, missing 8, corrupt 1" in printed
+    assert "corrupt   PushUps/v_PushUps_g01_c01.avi" in printed
+
+
+def test_cli_user_errors_exit_2_naming_the_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    args = ["index", "--dataset", "charades", "--annotations", str(tmp_path), "--split", "2", "--out", "x.parquet"]
+    assert main(args) == 2
+    assert "single official split" in capsys.readouterr().err
+    assert main(["check", "--index", str(tmp_path / "none.parquet"), "--videos", str(tmp_path)]) == 2
+    assert "none.parquet" in capsys.readouterr().err
+
+
+def test_cli_bad_annotations_path_exits_2_in_a_real_process(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "rlx.data", "index", "--dataset", "ucf101"]
+    cmd += ["--annotations", str(tmp_path), "--out", str(tmp_path / "x.parquet")]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: annotation file not found: {tmp_path / 'classInd.txt'}"
+
+
+def test_index_dataset_choices_are_the_config_datasets_with_official_files(capsys: pytest.CaptureFixture) -> None:
+    """`--dataset` offers rlx.config.Dataset minus "synthetic" (indexed as "ucf101" by rlx.train.data)."""
+    assert splits.DATASETS == ("ucf101", "hmdb51", "charades")
+    assert set(splits.DATASETS) == set(get_args(Dataset)) - {"synthetic"}
+    parser = build_parser()
+    for name in splits.DATASETS:
+        assert parser.parse_args(["index", "--dataset", name, "--annotations", ".", "--out", "x"]).dataset == name
+    with pytest.raises(SystemExit) as exit_info:
+        main(["index", "--dataset", "synthetic", "--annotations", ".", "--out", "x.parquet"])
+    assert exit_info.value.code == 2
+    assert "argument --dataset: invalid choice: 'synthetic'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["index", "--help"])
+    assert "--dataset {ucf101,hmdb51,charades}" in capsys.readouterr().out
+
+
+def test_help_needs_neither_torch_nor_ray() -> None:
+    code = (
+        "import sys, rlx.data.__main__ as cli\n"
+        "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('torch', 'torchvision', 'ray', 'mlflow') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "usage: python -m rlx.data" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]"
