@@ -1,4 +1,5 @@
 """Two-stream fusion from stored scores: weight grid, alignment, weight chosen on val vs test."""
+
 import numpy as np
 import pytest
 
@@ -16,7 +17,8 @@ def test_weight_grid_includes_both_ends():
 
 def _streams(rgb_rows, flow_rows, labels):
     labels = np.asarray(labels)
-    return StreamScores(np.asarray(rgb_rows, np.float32), labels), StreamScores(np.asarray(flow_rows, np.float32), labels)
+    rgb = StreamScores(np.asarray(rgb_rows, np.float32), labels)
+    return rgb, StreamScores(np.asarray(flow_rows, np.float32), labels)
 
 
 def test_search_weight_picks_on_val_and_reports_test_at_that_weight():

@@ -1,4 +1,5 @@
 """rlx.eval.metrics against hand-computed values (ties, label-less videos, empty classes) and brute force."""
+
 import math
 
 import numpy as np
@@ -136,7 +137,9 @@ def test_average_precision_and_map_match_a_brute_force_reference():
         scores = rng.permutation(n * k).reshape(n, k).astype(float)  # no ties
         labels = rng.random((n, k)) < 0.3
         for c in range(k):
-            np.testing.assert_allclose(average_precision(scores[:, c], labels[:, c]), brute_force_ap(scores[:, c], labels[:, c]))
+            np.testing.assert_allclose(
+                average_precision(scores[:, c], labels[:, c]), brute_force_ap(scores[:, c], labels[:, c])
+            )
         keep = labels.any(axis=1)
         if not keep.any():
             continue
@@ -153,13 +156,18 @@ def test_average_precision_matches_sklearn_without_ties():
         scores = rng.random(50)
         positives = rng.random(50) < 0.3
         positives[0] = True
-        assert average_precision(scores, positives) == pytest.approx(sk_metrics.average_precision_score(positives, scores))
+        assert average_precision(scores, positives) == pytest.approx(
+            sk_metrics.average_precision_score(positives, scores)
+        )
 
 
 @pytest.mark.parametrize(
     "call,message",
     [
-        (lambda: top_k_accuracy(np.zeros((2, 3)), np.array([0, 3]), 1), "label 3 in labels is out of range for 3 classes"),
+        (
+            lambda: top_k_accuracy(np.zeros((2, 3)), np.array([0, 3]), 1),
+            "label 3 in labels is out of range for 3 classes",
+        ),
         (lambda: top_k_accuracy(np.zeros((2, 3)), np.array([-1, 0]), 1), "label -1 in labels is out of range"),
         (lambda: top_k_accuracy(np.zeros((2, 3)), np.array([0.0, 1.5]), 1), "must be integer class ids, got 1.5"),
         (lambda: top_k_accuracy(np.zeros((2, 3)), np.array([0]), 1), r"labels must be \(2,\)"),
@@ -179,7 +187,10 @@ def test_average_precision_matches_sklearn_without_ties():
         (lambda: charades_map(np.zeros((2, 2)), np.array([[1, np.nan], [0, 1]])), "labels must be 0/1"),
         (lambda: charades_map(np.zeros((2, 2)), np.zeros((2, 2))), "none of the 2 videos has a label"),
         (lambda: charades_map(np.full((1, 2), np.nan), np.ones((1, 2))), "scores contain NaN"),
-        (lambda: summarize_single_label(np.zeros((2, 3)), np.zeros(2, int), ["a", "b"]), "num_classes=2 does not match"),
+        (
+            lambda: summarize_single_label(np.zeros((2, 3)), np.zeros(2, int), ["a", "b"]),
+            "num_classes=2 does not match",
+        ),
     ],
 )
 def test_bad_input_is_named(call, message):

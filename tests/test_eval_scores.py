@@ -1,4 +1,5 @@
 """Score tables: the parquet contract that fusion and reports read."""
+
 import numpy as np
 import pytest
 
@@ -7,7 +8,9 @@ from rlx.eval.scores import multi_hot, read_scores, score_matrix, write_scores
 
 def test_single_label_round_trip_keeps_class_order_and_values(tmp_path):
     scores = np.array([[0.5, -1.0, 2.0], [3.0, 0.0, -2.5]], np.float32)
-    path = write_scores(tmp_path / "scores" / "test.parquet", ["v1", "v0"], scores, np.array([2, 0]), ["Zebra", "Apple", "Mango"])
+    path = write_scores(
+        tmp_path / "scores" / "test.parquet", ["v1", "v0"], scores, np.array([2, 0]), ["Zebra", "Apple", "Mango"]
+    )
     frame, classes = read_scores(path)
     assert list(frame.columns) == ["video_id", "label", "Zebra", "Apple", "Mango"]
     assert classes == ["Zebra", "Apple", "Mango"]  # class-id order, not alphabetical

@@ -5,6 +5,7 @@ artifact, trial runs with flat params, per-epoch and final metrics and test
 score tables, a two-stream fusion run, and a second experiment of single
 runs without a parent (the synthetic benchmark's families).
 """
+
 from __future__ import annotations
 
 import os
@@ -51,16 +52,45 @@ RLSTM_SCORES = logits([1, 1, 1, 1, 2, 2, 3, 3], [1.5, 3.0, 3.0, 3.0, 3.0, 3.0, 3
 # Their equal-weight average: v_0 back to class 0 (1.0 > 0.75), v_1 stays wrong (1.5 > 1.0), v_6/v_7 right -> 7/8.
 
 
-def _trial(uri, tmp, key, *, dataset="ucf101", split=1, modality="rgb", arch="two_branch", T=8, dropout=0.8, seed=0,
-           val=(0.5, 0.6, 0.7), test=0.8, scores=None, parent=None, kind="trial", experiment="abl", classes=UCF_CLASSES,
-           labels=LABELS, videos=VIDEOS):
+def _trial(
+    uri,
+    tmp,
+    key,
+    *,
+    dataset="ucf101",
+    split=1,
+    modality="rgb",
+    arch="two_branch",
+    T=8,
+    dropout=0.8,
+    seed=0,
+    val=(0.5, 0.6, 0.7),
+    test=0.8,
+    scores=None,
+    parent=None,
+    kind="trial",
+    experiment="abl",
+    classes=UCF_CLASSES,
+    labels=LABELS,
+    videos=VIDEOS,
+):
     tags = {"rlx.kind": kind, "rlx.dataset": dataset, "rlx.command": COMMAND if parent else "python -m rlx.train"}
     if parent:
         tags["rlx.group"] = f"data.dataset={dataset},data.split={split},data.modality={modality}"
     run = open_run(experiment, key, parent_run_id=parent, tracking_uri=uri, tags=tags)
-    run.log_params({"data.dataset": dataset, "data.split": split, "data.modality": modality, "data.num_segments": T,
-                    "model.arch": arch, "model.insert_after": "conv5_2", "model.dropout": dropout, "train.seed": seed,
-                    "optim.epochs": len(val)})
+    run.log_params(
+        {
+            "data.dataset": dataset,
+            "data.split": split,
+            "data.modality": modality,
+            "data.num_segments": T,
+            "model.arch": arch,
+            "model.insert_after": "conv5_2",
+            "model.dropout": dropout,
+            "train.seed": seed,
+            "optim.epochs": len(val),
+        }
+    )
     for epoch, v in enumerate(val, start=1):
         run.log_metrics({"epoch": epoch, "val/top1": v, "train/loss": 2.0 / epoch}, step=epoch)
     run.log_metrics({"test/top1": test, "test/top5": 1.0, "test/mean_class_acc": test - 0.01}, step=len(val))
@@ -76,8 +106,12 @@ def build_store(root: Path) -> dict[str, str]:
     uri = f"sqlite:///{root / 'mlruns.db'}"
     tmp = root / "scores"
     (root / "abl.yaml").write_text(SPACE)
-    search = open_run("abl", "search-abl", tracking_uri=uri,
-                      tags={"rlx.kind": "search", "rlx.space": "tune_spaces/abl.yaml", "rlx.command": COMMAND})
+    search = open_run(
+        "abl",
+        "search-abl",
+        tracking_uri=uri,
+        tags={"rlx.kind": "search", "rlx.space": "tune_spaces/abl.yaml", "rlx.command": COMMAND},
+    )
     search.log_artifact(root / "abl.yaml", "space")
     p = search.run_id
     ids = {"search": p}
@@ -100,16 +134,47 @@ def build_store(root: Path) -> dict[str, str]:
     # A trial that did not finish: left out.
     open_run("abl", "crashed", parent_run_id=p, tracking_uri=uri, tags={"rlx.kind": "trial"}).finish("FAILED")
     # Two-stream fusion of tb0 and tb_flow.
-    fusion = open_run("abl", "fusion-tb0-tb_flow", parent_run_id=p, tracking_uri=uri,
-                      tags={"rlx.kind": "fusion", "rlx.group": "data.dataset=ucf101,data.split=1", "rlx.command": COMMAND,
-                            "rlx.fusion.rgb_run": ids["tb0"], "rlx.fusion.flow_run": ids["tb_flow"],
-                            "rlx.fusion.pairing": "equal-config", "rlx.dataset": "ucf101"})
-    fusion.log_params({"data.dataset": "ucf101", "data.split": 1, "data.modality": "two_stream", "data.num_segments": 8,
-                       "model.arch": "two_branch", "model.insert_after": "conv5_2", "model.dropout": 0.88,
-                       "train.seed": 0, "optim.epochs": 2, "fusion.step": 0.05})
-    fusion.log_metrics({"fusion/weight_rgb": 0.45, "val/top1": 0.91, "test/top1": 0.93, "test/top5": 1.0,
-                        "test/mean_class_acc": 0.92, "fusion/test_optimal_weight_rgb": 0.5,
-                        "test/top1_at_test_optimal_weight": 0.95}, step=0)
+    fusion = open_run(
+        "abl",
+        "fusion-tb0-tb_flow",
+        parent_run_id=p,
+        tracking_uri=uri,
+        tags={
+            "rlx.kind": "fusion",
+            "rlx.group": "data.dataset=ucf101,data.split=1",
+            "rlx.command": COMMAND,
+            "rlx.fusion.rgb_run": ids["tb0"],
+            "rlx.fusion.flow_run": ids["tb_flow"],
+            "rlx.fusion.pairing": "equal-config",
+            "rlx.dataset": "ucf101",
+        },
+    )
+    fusion.log_params(
+        {
+            "data.dataset": "ucf101",
+            "data.split": 1,
+            "data.modality": "two_stream",
+            "data.num_segments": 8,
+            "model.arch": "two_branch",
+            "model.insert_after": "conv5_2",
+            "model.dropout": 0.88,
+            "train.seed": 0,
+            "optim.epochs": 2,
+            "fusion.step": 0.05,
+        }
+    )
+    fusion.log_metrics(
+        {
+            "fusion/weight_rgb": 0.45,
+            "val/top1": 0.91,
+            "test/top1": 0.93,
+            "test/top5": 1.0,
+            "test/mean_class_acc": 0.92,
+            "fusion/test_optimal_weight_rgb": 0.5,
+            "test/top1_at_test_optimal_weight": 0.95,
+        },
+        step=0,
+    )
     fusion.finish()
     ids["fusion"] = fusion.run_id
     return ids | build_families(root)
@@ -125,8 +190,16 @@ def build_families(root: Path) -> dict[str, str]:
     local = np.eye(3, dtype=np.float32)[[0, 0, 1, 1, 2, 0]]
     # two_branch: one interaction video wrong, order right -> 100 / 50 / 100.
     both = np.eye(3, dtype=np.float32)[[0, 0, 1, 0, 2, 2]]
-    f = dict(uri=uri, tmp=tmp, kind="run", experiment="fam", dataset="synthetic", classes=classes, labels=labels,
-             videos=videos)
+    f = dict(
+        uri=uri,
+        tmp=tmp,
+        kind="run",
+        experiment="fam",
+        dataset="synthetic",
+        classes=classes,
+        labels=labels,
+        videos=videos,
+    )
     ids["fam_local"] = _trial(key="fam_local", arch="local", test=5 / 6, dropout=0.5, scores=local, **f)
     ids["fam_tb"] = _trial(key="fam_tb", arch="two_branch", test=5 / 6, dropout=0.7, scores=both, **f)
     return ids
@@ -145,8 +218,7 @@ def store(tmp_path_factory):
 
 
 def table(store, name: str, experiment: str = "abl") -> pd.DataFrame:
-    return pd.read_csv(store[0] / "out" / experiment / "tables" / f"{name}.csv", keep_default_na=False,
-                       na_values=[""])
+    return pd.read_csv(store[0] / "out" / experiment / "tables" / f"{name}.csv", keep_default_na=False, na_values=[""])
 
 
 def row(frame: pd.DataFrame, **match) -> pd.Series:

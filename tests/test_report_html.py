@@ -5,6 +5,7 @@ inline script marks each image `data-rendered="ok"|"broken"` and counts
 tables without rendered rows; `--dump-dom` after a virtual-time budget shows
 the marks, `--screenshot` shows the page is not blank.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,23 +13,44 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import matplotlib.image
 import numpy as np
 import pytest
-
-from rlx.report.__main__ import main
 from test_report_build import build_families
 
-BROWSER = next((p for p in (shutil.which("chromium"), "/usr/bin/chromium", shutil.which("chromium-browser"),
-                            shutil.which("google-chrome")) if p and Path(p).is_file()), None)
+from rlx.report.__main__ import main
+
+BROWSER = next(
+    (
+        p
+        for p in (
+            shutil.which("chromium"),
+            "/usr/bin/chromium",
+            shutil.which("chromium-browser"),
+            shutil.which("google-chrome"),
+        )
+        if p and Path(p).is_file()
+    ),
+    None,
+)
 pytestmark = pytest.mark.skipif(BROWSER is None, reason="no Chromium installed (apt-get install chromium)")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium(tmp_path: Path, *args: str) -> str:
     profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
-    done = subprocess.run([BROWSER, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [BROWSER, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
@@ -68,8 +90,6 @@ def test_a_broken_image_is_detected(page, tmp_path):
 
 
 def test_screenshot_is_not_blank(page, tmp_path):
-    import matplotlib.image
-
     shot = tmp_path / "shot.png"
     chromium(tmp_path, "--window-size=1280,1600", f"--screenshot={shot}", page.as_uri())
     pixels = matplotlib.image.imread(shot)[..., :3]  # (H, W, 3) floats in [0, 1]

@@ -7,6 +7,7 @@ hold the same videos) and reported on test. The test-optimal weight is
 computed too, only to compare with the paper's published weights (UCF-101
 0.45 / HMDB-51 0.33 for RGB), which were read off test accuracy.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,8 +54,9 @@ def fuse(rgb: np.ndarray, flow: np.ndarray, weight_rgb: float) -> np.ndarray:
     return weight_rgb * rgb + (1.0 - weight_rgb) * flow
 
 
-def align(rgb: pd.DataFrame, flow: pd.DataFrame, classes_rgb: list[str], classes_flow: list[str],
-          subset: str) -> tuple[StreamScores, StreamScores]:
+def align(
+    rgb: pd.DataFrame, flow: pd.DataFrame, classes_rgb: list[str], classes_flow: list[str], subset: str
+) -> tuple[StreamScores, StreamScores]:
     """Both streams' scores on the videos they share, in the same order; errors name what differs."""
     if classes_rgb != classes_flow:
         diff = sorted(set(classes_rgb) ^ set(classes_flow))[:3]
@@ -62,7 +64,9 @@ def align(rgb: pd.DataFrame, flow: pd.DataFrame, classes_rgb: list[str], classes
     missing = set(rgb["video_id"]) ^ set(flow["video_id"])
     if missing:
         # Both streams score the same split and hold-out; a difference means a video failed to decode in one.
-        raise FusionError(f"{subset} scores: {len(missing)} video(s) scored by one stream only, e.g. {sorted(missing)[0]!r}")
+        raise FusionError(
+            f"{subset} scores: {len(missing)} video(s) scored by one stream only, e.g. {sorted(missing)[0]!r}"
+        )
     flow = flow.set_index("video_id").loc[rgb["video_id"]].reset_index()
     multilabel = "labels" in rgb.columns
     if multilabel:
@@ -73,8 +77,7 @@ def align(rgb: pd.DataFrame, flow: pd.DataFrame, classes_rgb: list[str], classes
         labels = rgb["label"].to_numpy()
         if not np.array_equal(labels, flow["label"].to_numpy()):
             raise FusionError(f"{subset} scores: the streams disagree on the labels of some videos")
-    return (StreamScores(score_matrix(rgb, classes_rgb), labels),
-            StreamScores(score_matrix(flow, classes_rgb), labels))
+    return (StreamScores(score_matrix(rgb, classes_rgb), labels), StreamScores(score_matrix(flow, classes_rgb), labels))
 
 
 def metric_of(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -89,8 +92,9 @@ def _best(weights: np.ndarray, values: np.ndarray) -> int:
     return int(min(candidates, key=lambda i: (abs(weights[i] - 0.5), weights[i])))
 
 
-def search_weight(val: tuple[StreamScores, StreamScores], test: tuple[StreamScores, StreamScores],
-                  step: float) -> FusionResult:
+def search_weight(
+    val: tuple[StreamScores, StreamScores], test: tuple[StreamScores, StreamScores], step: float
+) -> FusionResult:
     """Grid-search the RGB weight on validation; report test at that weight and the test optimum."""
     weights = weight_grid(step)
     val_curve = np.array([metric_of(fuse(val[0].scores, val[1].scores, w), val[0].labels) for w in weights])
@@ -112,6 +116,8 @@ def fused_test_metrics(test: tuple[StreamScores, StreamScores], weight_rgb: floa
     scores, labels = fuse(test[0].scores, test[1].scores, weight_rgb), test[0].labels
     if labels.ndim == 2:
         return {"test/mAP": charades_map(scores, labels).mean_ap}
-    return {"test/top1": top_k_accuracy(scores, labels, 1),
-            "test/top5": top_k_accuracy(scores, labels, min(5, scores.shape[1])),
-            "test/mean_class_acc": mean_class_accuracy(scores, labels)}
+    return {
+        "test/top1": top_k_accuracy(scores, labels, 1),
+        "test/top5": top_k_accuracy(scores, labels, min(5, scores.shape[1])),
+        "test/mean_class_acc": mean_class_accuracy(scores, labels),
+    }

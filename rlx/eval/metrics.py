@@ -21,9 +21,11 @@ undefined AP: it is NaN in the per-class vector, the mean is taken over the
 classes that do have positives, and `MapResult.num_without_positives` counts
 the others.
 """
+
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 

@@ -1,4 +1,5 @@
 """Evaluation figures written as PNG files (matplotlib, no display)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,21 +7,23 @@ from typing import Any
 
 import numpy as np
 
+from rlx.eval.metrics import confusion_matrix
+
 
 def confusion_matrix_png(path: Path, pred: Any, class_names: list[str]) -> Path:
-    """Row-normalised confusion matrix of single-label predictions (rows = true class)."""
-    import matplotlib
+    """Row-normalised confusion matrix of single-label predictions (rows = true class).
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from rlx.eval.metrics import confusion_matrix
+    `pred` has `scores` (N, K) and `labels` (N,).
+    """
+    # matplotlib (~1 s) only when a figure is drawn: rlx.train.evaluation imports this module in every Ray worker.
+    from matplotlib.figure import Figure  # noqa: PLC0415  (see above)
 
     k = len(class_names)
     counts = confusion_matrix(pred.scores, pred.labels, k).astype(np.float64)
     rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     side = min(2 + 0.35 * k, 30)
-    fig, ax = plt.subplots(figsize=(side, side))
+    fig = Figure(figsize=(side, side))
+    ax = fig.subplots()
     ax.imshow(rates, vmin=0, vmax=1, cmap="Blues")
     if k <= 60:
         ax.set_xticks(range(k), class_names, rotation=90, fontsize=7)
@@ -31,5 +34,4 @@ def confusion_matrix_png(path: Path, pred: Any, class_names: list[str]) -> Path:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)
-    plt.close(fig)
     return path

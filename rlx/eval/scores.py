@@ -6,8 +6,10 @@ The scores are pre-softmax logits, so fusion and reports never need the
 model again (PAPER.md §4: streams are fused by a weighted average of scores
 before softmax).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +18,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 FIXED_COLUMNS = ("video_id", "label", "labels")
+Scores = tuple[pd.DataFrame, list[str]]  # a score table and its class names in class-id order (read_scores)
+ScoresOf = Callable[[str], Scores | None]  # run id -> its stored scores, None when it has none
 
 
 def scores_table(video_ids: list[str], scores: np.ndarray, labels: np.ndarray, class_names: list[str]) -> pd.DataFrame:
     """A DataFrame in the scores format; `labels` (N,) ints or (N, K) multi-hot."""
     if scores.shape != (len(video_ids), len(class_names)):
-        raise ValueError(f"scores shape {scores.shape} does not match {len(video_ids)} videos × {len(class_names)} classes")
+        raise ValueError(
+            f"scores shape {scores.shape} does not match {len(video_ids)} videos × {len(class_names)} classes"
+        )
     clash = set(class_names) & set(FIXED_COLUMNS)
     if clash or len(set(class_names)) != len(class_names):
         raise ValueError(f"class names must be unique and not {FIXED_COLUMNS}: {sorted(clash) or 'duplicates'}")
@@ -34,14 +40,16 @@ def scores_table(video_ids: list[str], scores: np.ndarray, labels: np.ndarray, c
     return pd.concat([frame, class_cols], axis=1)
 
 
-def write_scores(path: Path, video_ids: list[str], scores: np.ndarray, labels: np.ndarray, class_names: list[str]) -> Path:
+def write_scores(
+    path: Path, video_ids: list[str], scores: np.ndarray, labels: np.ndarray, class_names: list[str]
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(scores_table(video_ids, scores, labels, class_names), preserve_index=False)
     pq.write_table(table, path)
     return path
 
 
-def read_scores(path: Path) -> tuple[pd.DataFrame, list[str]]:
+def read_scores(path: Path) -> Scores:
     """(table, class names in class-id order)."""
     frame = pd.read_parquet(path)
     return frame, [c for c in frame.columns if c not in FIXED_COLUMNS]

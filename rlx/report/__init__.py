@@ -1,6 +1,12 @@
 """Reports from MLflow: comparison tables (paper numbers beside ours) and figures.
 
-`python -m rlx.report --experiment NAME [--out DIR]`: load.py reads the runs
-into pandas, tables.py builds the tables, plots.py draws the figures,
-build.py puts them together and html.py writes README.md and index.html.
+`python -m rlx.report --experiment NAME [--out DIR]`. load.py reads the runs
+into pandas (the only module here that reaches MLflow, through
+rlx.tracking); search.py reads the search space. The tables go in three
+steps: which runs form a row (selection.py: best configuration, means over
+seeds and splits; ensembles.py; per_class.py; per_run.py; boundary.py) into
+typed rows (rows.py and beside their logic), then labelled and formatted
+(format.py) and put together per table (tables.py). plots.py draws the
+figures, build.py puts tables and figures together, html.py writes
+README.md and index.html.
 """

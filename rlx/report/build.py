@@ -4,17 +4,20 @@ The output is a function of the runs alone: rows and figures are sorted, the
 PNGs carry no timestamp, and the only run-dependent text besides the numbers
 is the run ids and one "generated from N runs" line.
 """
+
 from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
+from rlx.eval.families import FAMILIES
 from rlx.report import plots, tables
+from rlx.report.ensembles import seed_pairs
+from rlx.report.format import ARCH_LABEL, METRIC_LABEL, Table, arch_label
 from rlx.report.load import Experiment
-from rlx.report.tables import ARCH_LABEL, CellResult, Table
+from rlx.report.per_class import top5_videos
+from rlx.report.selection import CellResult, choose
 
 
 @dataclass
@@ -45,41 +48,59 @@ def build_report(exp: Experiment, out: Path) -> Report:
 
     families, family_rows = tables.family_table(exp, cells)
     if families is not None:
-        from rlx.data.synthetic import FAMILIES
-
         png = plots.families_png(out / "plots" / "families.png", family_rows, FAMILIES)
-        sections.append(Section(families.title, families.caption, families,
-                                [(png.relative_to(out), "test accuracy per class family and arch")]))
+        sections.append(
+            Section(
+                families.title,
+                families.caption,
+                families,
+                [(png.relative_to(out), "test accuracy per class family and arch")],
+            )
+        )
 
     gains, figures = tables.gain_table(exp, cells)
     if gains is not None:
         images = []
         for f in figures:
-            a, b = f["a"].row, f["b"].row
-            name = plots.slug("class_gain", a["dataset"], f"split{a['split']}", a["stream"], a["arch"], "over", b["arch"])
-            title = f"{a['dataset']} split {a['split']} {a['stream']}: {ARCH_LABEL[a['arch']]} over {ARCH_LABEL[b['arch']]}"
-            png = plots.class_gain_png(out / "plots" / f"{name}.png", title, f["classes"], f["acc_a"], f["acc_b"],
-                                       f["gain"], ARCH_LABEL[a["arch"]], ARCH_LABEL[b["arch"]])
+            a, b = f.a.row, f.b.row
+            name = plots.slug("class_gain", a.dataset, f"split{a.split}", a.stream, a.arch, "over", b.arch)
+            title = f"{a.dataset} split {a.split} {a.stream}: {ARCH_LABEL[a.arch]} over {ARCH_LABEL[b.arch]}"
+            png = plots.class_gain_png(
+                out / "plots" / f"{name}.png",
+                title,
+                f.classes,
+                f.acc_a,
+                f.acc_b,
+                f.gain,
+                ARCH_LABEL[a.arch],
+                ARCH_LABEL[b.arch],
+            )
             images.append((png.relative_to(out), title))
         sections.append(Section(gains.title, gains.caption, gains, images))
-        top5 = [_top5(exp, f["a"], f["b"], out) for f in figures]
+        top5 = [_top5(exp, f.a, f.b, out) for f in figures]
         top5 = [t for t in top5 if t is not None]
         if top5:
-            sections.append(Section("Top-5 predictions of two models (Figure 4)",
-                                    "For a few test videos (first those model A gets right and model B wrong, by video "
-                                    "id): the five most probable classes (softmax of the stored test logits) of each "
-                                    "model; the true class in green.", None, top5))
+            sections.append(
+                Section(
+                    "Top-5 predictions of two models (Figure 4)",
+                    "For a few test videos (first those model A gets right and model B wrong, by video "
+                    "id): the five most probable classes (softmax of the stored test logits) of each "
+                    "model; the true class in green.",
+                    None,
+                    top5,
+                )
+            )
 
     for key in ("T", "insertion"):
-        table = tables.sweep_table(exp, key)
-        if table is None:
+        sweep = tables.sweep_table(exp, key)
+        if sweep is None:
             continue
+        table, rows = sweep
         images = []
-        if key == "T":
-            metric = next((c for c in ("test top-1 (%)", "test mAP (%)") if c in table.frame), None)
-            if metric:
-                png = plots.metric_vs_t_png(out / "plots" / "metric_vs_T.png", table.frame, metric)
-                images.append((png.relative_to(out), f"{metric} against T"))
+        metric = plots.sweep_metric(rows) if key == "T" else None
+        if metric:
+            png = plots.metric_vs_t_png(out / "plots" / "metric_vs_T.png", rows, metric)
+            images.append((png.relative_to(out), f"{METRIC_LABEL[metric]} against T"))
         sections.append(Section(table.title, table.caption, table, images))
 
     for table in (tables.splits_table(exp), tables.fusion_table(exp)):
@@ -88,13 +109,19 @@ def build_report(exp: Experiment, out: Path) -> Report:
 
     curves = _curves(exp)
     if curves:
-        val_metric = tables.selection(exp)[0]
+        val_metric = tables.experiment_selection(exp).metric
         png = plots.learning_curves_png(out / "plots" / "learning_curves.png", curves, val_metric)
-        sections.append(Section("Learning curves", f"{val_metric} and train/loss per epoch of the best trial (by "
-                                f"{val_metric}) of each dataset / split / stream / arch.", None,
-                                [(png.relative_to(out), "learning curves")]))
+        sections.append(
+            Section(
+                "Learning curves",
+                f"{val_metric} and train/loss per epoch of the best trial (by "
+                f"{val_metric}) of each dataset / split / stream / arch.",
+                None,
+                [(png.relative_to(out), "learning curves")],
+            )
+        )
 
-    searched = tables.searched_keys(exp, exp.results)
+    searched = tables.experiment_searched_keys(exp)
     leaderboard = tables.leaderboard_table(exp, searched)
     sections.append(Section(leaderboard.title, leaderboard.caption, leaderboard))
     boundary = tables.boundary_table(exp, searched)
@@ -109,73 +136,57 @@ def build_report(exp: Experiment, out: Path) -> Report:
 
 def _intro(exp: Experiment) -> list[str]:
     kinds = exp.runs["kind"].value_counts()
-    parts = [f"{kinds.get(k, 0)} {label}" for k, label in (("trial", "search trials"), ("run", "single runs"),
-                                                            ("fusion", "two-stream fusion runs")) if kinds.get(k, 0)]
+    parts = [
+        f"{kinds.get(k, 0)} {label}"
+        for k, label in (("trial", "search trials"), ("run", "single runs"), ("fusion", "two-stream fusion runs"))
+        if kinds.get(k, 0)
+    ]
     lines = []
     if exp.space is not None and exp.space.description:
         lines.append(exp.space.description)
-    lines.append(f"Generated from {len(exp.runs)} finished runs ({', '.join(parts)}) of the MLflow experiment "
-                 f"`{exp.name}`" + (f"; {exp.unfinished} unfinished run(s) left out." if exp.unfinished else "."))
+    lines.append(
+        f"Generated from {len(exp.runs)} finished runs ({', '.join(parts)}) of the MLflow experiment "
+        f"`{exp.name}`" + (f"; {exp.unfinished} unfinished run(s) left out." if exp.unfinished else ".")
+    )
     if exp.search_command:
         lines.append(f"Search: `{exp.search_command}`.")
-    lines.append(f"Regenerate: `python -m rlx.report --experiment {exp.name}` (MLflow store: `$MLFLOW_TRACKING_URI`, "
-                 "else `./mlruns.db`). Accuracies are percentages; `±` is the std over seeds (over splits in the splits "
-                 "table); run ids are shortened to 8 characters here and full in `tables/*.csv`.")
+    lines.append(
+        f"Regenerate: `python -m rlx.report --experiment {exp.name}` (MLflow store: `$MLFLOW_TRACKING_URI`, "
+        "else `./mlruns.db`). Accuracies are percentages; `±` is the std over seeds (over splits in the splits "
+        "table); run ids are shortened to 8 characters here and full in `tables/*.csv`."
+    )
     return lines
 
 
-def _curves(exp: Experiment, limit: int = 8) -> list[dict]:
-    metric, mode = tables.selection(exp)
+def _curves(exp: Experiment, limit: int = 8) -> list[plots.Curves]:
+    sel = tables.experiment_selection(exp)
     results = exp.results
-    if not metric.startswith("val/") or not len(results):
+    if not sel.metric.startswith("val/") or not len(results):
         return []
     out = []
-    for key, cell in results.groupby(["dataset", "split", "stream", "arch"], sort=True):
-        best = tables.choose(cell, metric, mode).iloc[0]
-        out.append({"label": f"{key[0]} split {key[1]} {key[2]} {ARCH_LABEL.get(key[3], key[3])}",
-                    "val": exp.history(best["run_id"], metric), "loss": exp.history(best["run_id"], "train/loss")})
+    for (dataset, split, stream, arch), cell in results.groupby(["dataset", "split", "stream", "arch"], sort=True):
+        best = choose(cell, sel).iloc[0]
+        out.append(
+            plots.Curves(
+                f"{dataset} split {split} {stream} {arch_label(arch)}",
+                exp.history(best["run_id"], sel.metric),
+                exp.history(best["run_id"], "train/loss"),
+            )
+        )
         if len(out) == limit:
             break
-    return [c for c in out if c["val"] or c["loss"]]
+    return [c for c in out if c.val or c.loss]
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
-    z = np.exp(x - x.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
-
-
-def _top5(exp: Experiment, a: CellResult, b: CellResult, out: Path, videos: int = 4) -> tuple[Path, str] | None:
+def _top5(exp: Experiment, a: CellResult, b: CellResult, out: Path) -> tuple[Path, str] | None:
     """Fig. 4 for the first seed-paired runs of two cells."""
-    from rlx.eval.scores import score_matrix
-
-    run_a, run_b = tables._seed_pairs(a.chosen, b.chosen)[0]
-    sa, sb = exp.scores(run_a), exp.scores(run_b)
-    if sa is None or sb is None or "label" not in sa[0] or sa[1] != sb[1]:
+    run_a, run_b = seed_pairs(a.chosen, b.chosen)[0]
+    got_a, got_b = exp.scores(run_a), exp.scores(run_b)
+    videos = top5_videos(got_a, got_b) if got_a is not None and got_b is not None else None
+    if not videos:
         return None
-    classes = sa[1]
-    fa = sa[0].sort_values("video_id").reset_index(drop=True)
-    fb = sb[0].set_index("video_id").reindex(fa["video_id"]).reset_index()
-    if fb["label"].isna().any():
-        return None
-    pa, pb = _softmax(score_matrix(fa, classes)), _softmax(score_matrix(fb, classes))
-    labels = fa["label"].to_numpy()
-    right_a, right_b = pa.argmax(1) == labels, pb.argmax(1) == labels
-    # Videos model A gets right and B wrong first (what the paper shows), one per true class while
-    # there are others to show, then the rest; by video id within each.
-    wins = list(np.flatnonzero(right_a & ~right_b))
-    rest = list(np.flatnonzero(~(right_a & ~right_b)))
-    first_per_class = [i for n, i in enumerate(wins) if labels[i] not in labels[wins[:n]]]
-    order = first_per_class + [i for i in wins if i not in first_per_class] + rest
-    k = min(5, len(classes))
-    chosen = []
-    for i in order[:videos]:
-        top = lambda p: [(classes[j], float(p[i, j])) for j in sorted(range(len(classes)), key=lambda j: (-p[i, j], j))[:k]]
-        chosen.append({"video_id": fa["video_id"][i], "true": classes[labels[i]], "a": top(pa), "b": top(pb)})
-    if not chosen:
-        return None
-    la, lb = ARCH_LABEL[a.row["arch"]], ARCH_LABEL[b.row["arch"]]
-    name = plots.slug("top5", a.row["dataset"], f"split{a.row['split']}", a.row["stream"], a.row["arch"], "vs",
-                      b.row["arch"])
-    title = f"{a.row['dataset']} split {a.row['split']} {a.row['stream']}: top-5 of {lb} (left) and {la} (right)"
-    png = plots.top5_png(out / "plots" / f"{name}.png", title, chosen, la, lb)
+    la, lb = ARCH_LABEL[a.row.arch], ARCH_LABEL[b.row.arch]
+    name = plots.slug("top5", a.row.dataset, f"split{a.row.split}", a.row.stream, a.row.arch, "vs", b.row.arch)
+    title = f"{a.row.dataset} split {a.row.split} {a.row.stream}: top-5 of {lb} (left) and {la} (right)"
+    png = plots.top5_png(out / "plots" / f"{name}.png", title, videos, la, lb)
     return png.relative_to(out), title

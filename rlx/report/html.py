@@ -7,6 +7,7 @@ writes the counts to `<body data-images=... data-tables=...>` (a table
 counts as rendered when it has a header and rows and a height on screen):
 a headless browser's DOM dump shows whether every figure decoded.
 """
+
 from __future__ import annotations
 
 import base64
@@ -85,8 +86,10 @@ def html_table(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     rows = []
     for row in frame.itertuples(index=False):
-        cells = "".join(f'<td class="cmd">{html.escape(str(v))}</td>' if col == "command" else f"<td>{html.escape(str(v))}</td>"
-                        for col, v in zip(frame.columns, row))
+        cells = "".join(
+            f'<td class="cmd">{html.escape(str(v))}</td>' if col == "command" else f"<td>{html.escape(str(v))}</td>"
+            for col, v in zip(frame.columns, row, strict=True)
+        )
         rows.append(f"<tr>{cells}</tr>")
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
 
@@ -102,6 +105,8 @@ def render_html(report: Report, root: Path) -> str:
         for path, alt in s.images:
             data = base64.b64encode((root / path).read_bytes()).decode("ascii")
             body.append(f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">')
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{html.escape(report.title)}</title>\n<style>{CSS}</style>\n<script>{CHECK_IMAGES}</script>\n"
-            "</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(report.title)}</title>\n<style>{CSS}</style>\n<script>{CHECK_IMAGES}</script>\n"
+        "</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+    )

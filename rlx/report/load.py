@@ -7,47 +7,29 @@ apart: they hold the search space and the command. Params keep their dotted
 names (strings in MLflow, converted here where the report computes with
 them); metrics their slash names, at their last logged value.
 """
+
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from rlx.eval.scores import read_scores
-from rlx.tracking import RunRecord, download_artifact, experiment_runs, list_artifacts, metric_history
+from rlx.eval.scores import Scores, read_scores
+from rlx.report.search import ReportError, SearchSpaceInfo, parse_space
+from rlx.tracking import (
+    ExperimentNotFound,
+    RunRecord,
+    download_artifact,
+    experiment_runs,
+    list_artifacts,
+    metric_history,
+)
 
 RESULT_KINDS = ("trial", "run", "fusion")
 STREAM_OF_MODALITY = {"rgb": "spatial", "flow": "temporal", "two_stream": "two-stream"}
-
-
-class ReportError(ValueError):
-    """The experiment cannot be reported (missing, or no finished run); one line for the CLI."""
-
-
-@dataclass(frozen=True)
-class SearchedKey:
-    """One `search:` entry of a space, or a key seen varying across the trials (kind "observed")."""
-
-    key: str
-    kind: str  # grid | choice | uniform | loguniform | randint | observed
-    values: tuple[Any, ...]  # grid/choice/observed: the values; ranges: (low, high)
-    role: str  # scientific | nuisance | unknown
-
-
-@dataclass(frozen=True)
-class SearchSpaceInfo:
-    """What the report needs of a search space file (read without validating paths or resources)."""
-
-    name: str
-    description: str
-    metric: str
-    mode: str
-    searched: tuple[SearchedKey, ...]
 
 
 @dataclass
@@ -64,14 +46,17 @@ class Experiment:
     _histories: dict = field(default_factory=dict)
 
     # ---------------------------------------------------------------- artifacts
-    def scores(self, run_id: str, subset: str = "test") -> tuple[pd.DataFrame, list[str]] | None:
+    def scores(self, run_id: str, subset: str = "test") -> Scores | None:
         """The run's `scores/<subset>.parquet` (table, class names), or None when it has none."""
         key = (run_id, subset)
         if key not in self._scores:
             wanted = f"scores/{subset}.parquet"
             found = wanted in list_artifacts(run_id, "scores", self.tracking_uri)
-            self._scores[key] = read_scores(download_artifact(run_id, wanted, self.cache_dir / run_id, self.tracking_uri)) \
-                if found else None
+            self._scores[key] = (
+                read_scores(download_artifact(run_id, wanted, self.cache_dir / run_id, self.tracking_uri))
+                if found
+                else None
+            )
         return self._scores[key]
 
     def history(self, run_id: str, key: str) -> list[tuple[int, float]]:
@@ -84,7 +69,9 @@ class Experiment:
     def space(self) -> SearchSpaceInfo | None:
         """The search space of the experiment's (first) search run, read from its `space/` artifact."""
         for search in sorted(self.searches, key=lambda r: r.run_id):
-            files = [p for p in list_artifacts(search.run_id, "space", self.tracking_uri) if p.endswith((".yaml", ".yml"))]
+            files = [
+                p for p in list_artifacts(search.run_id, "space", self.tracking_uri) if p.endswith((".yaml", ".yml"))
+            ]
             if files:
                 path = download_artifact(search.run_id, files[0], self.cache_dir / search.run_id, self.tracking_uri)
                 return parse_space(path.read_text(), where=f"run {search.run_id} {files[0]}")
@@ -108,33 +95,8 @@ class Experiment:
         return self.runs[self.runs["kind"] == "fusion"]
 
 
-def parse_space(text: str, where: str) -> SearchSpaceInfo:
-    """name, description, metric/mode and the `search:` samplers of a space YAML."""
-    raw = yaml.safe_load(text) or {}
-    if not isinstance(raw, dict):
-        raise ReportError(f"{where}: not a search-space mapping")
-    samplers = ("grid", "choice", "uniform", "loguniform", "randint")
-    searched = []
-
-    def walk(node: dict, prefix: str) -> None:  # nested sections are allowed, as in rlx.tune.space
-        for key, spec in node.items():
-            name = f"{prefix}{key}"
-            if isinstance(spec, dict) and not set(spec) & set(samplers):
-                walk(spec, f"{name}.")
-            elif isinstance(spec, dict):
-                kind = next(k for k in samplers if k in spec)
-                searched.append(SearchedKey(name, kind, tuple(spec[kind]), str(spec.get("role", "scientific"))))
-
-    walk(raw.get("search") or {}, "")
-    return SearchSpaceInfo(str(raw.get("name", "")), " ".join(str(raw.get("description", "")).split()),
-                           str(raw.get("metric", "val/top1")), str(raw.get("mode", "max")),
-                           tuple(sorted(searched, key=lambda s: s.key)))
-
-
 def load_experiment(name: str, tracking_uri: str, cache_dir: Path) -> Experiment:
     """The experiment's runs; ReportError when it does not exist or has no finished result run."""
-    from rlx.tracking import ExperimentNotFound
-
     try:
         records = experiment_runs(name, tracking_uri)
     except ExperimentNotFound as err:
@@ -143,8 +105,10 @@ def load_experiment(name: str, tracking_uri: str, cache_dir: Path) -> Experiment
     results = [r for r in records if r.tags.get("rlx.kind", "run") in RESULT_KINDS]
     finished = [r for r in results if r.status == "FINISHED"]
     if not finished:
-        raise ReportError(f"MLflow experiment {name!r} at {tracking_uri} has no finished runs "
-                          f"({len(results)} unfinished, {len(searches)} search run(s))")
+        raise ReportError(
+            f"MLflow experiment {name!r} at {tracking_uri} has no finished runs "
+            f"({len(results)} unfinished, {len(searches)} search run(s))"
+        )
     frame = pd.DataFrame([_row(r) for r in finished])
     frame = frame.sort_values(["kind", "run_id"], kind="stable").reset_index(drop=True)
     return Experiment(name, tracking_uri, frame, searches, len(results) - len(finished), cache_dir)
@@ -180,16 +144,3 @@ def _int(text: str | None, default: int) -> int:
         return int(float(text)) if text not in (None, "") else default
     except ValueError:
         return default
-
-
-def as_number(text: Any) -> float | None:
-    """A param value as a number, or None (categorical)."""
-    if isinstance(text, bool):
-        return None
-    if isinstance(text, (int, float)):
-        return float(text)
-    try:
-        value = float(str(text))
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None

@@ -1,0 +1,85 @@
+"""Ensembles from stored logits: TSN + R-LSTM and TSN + two-branch, as the paper's Table 2 forms them.
+
+An ensemble row is the equal-weight average of two models' test logits
+(`scores/test.parquet`), run by run: the two cells' chosen runs are paired by
+seed, and each pair gives one set of test metrics; the row is their mean ±
+std. No model is loaded.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rlx.eval.fusion import FusionError, align, fused_test_metrics
+from rlx.eval.scores import ScoresOf
+from rlx.report.rows import TEST_METRICS, ResultRow, metrics_from
+from rlx.report.selection import CellResult, commands
+
+ENSEMBLE_PARTNERS = ("nonlocal", "two_branch")  # TSN + each of these
+
+
+def seed_pairs(a: pd.DataFrame, b: pd.DataFrame) -> list[tuple[str, str]]:
+    """Run ids of two models paired by seed; without a common seed, the first (best) run of each."""
+    common = sorted(set(a["seed"]) & set(b["seed"]))
+    if common:
+        return [(a[a["seed"] == s]["run_id"].iloc[0], b[b["seed"] == s]["run_id"].iloc[0]) for s in common]
+    return [(a["run_id"].iloc[0], b["run_id"].iloc[0])]
+
+
+def ensemble_metrics(scores: ScoresOf, pairs: list[tuple[str, str]]) -> list[dict[str, float]]:
+    """The test metrics of each pair's averaged logits; pairs without comparable scores are left out."""
+    results = []
+    for run_a, run_b in pairs:
+        got_a, got_b = scores(run_a), scores(run_b)
+        if got_a is None or got_b is None:
+            continue
+        (frame_a, classes_a), (frame_b, classes_b) = got_a, got_b
+        try:
+            test = align(frame_a, frame_b, classes_a, classes_b, "test")
+        except FusionError:  # other classes or videos: not the same test set
+            continue
+        results.append(fused_test_metrics(test, 0.5))
+    return results
+
+
+def _pairable(a: ResultRow, b: ResultRow) -> bool:
+    """Rows an ensemble may join: the same dataset, split, stream and T."""
+    return (a.dataset, a.split, a.stream, a.T) == (b.dataset, b.split, b.stream, b.T)
+
+
+def ensemble_rows(cells: list[CellResult], scores: ScoresOf) -> list[ResultRow]:
+    """A row per TSN cell and partner present at the same dataset / split / stream / T.
+
+    TSN has no insertion point: it is paired with the partner's cell at the lowest insertion point present.
+    """
+    out = []
+    for tsn in cells:
+        if tsn.row.arch != "tsn":
+            continue
+        for partner in ENSEMBLE_PARTNERS:
+            same = [c for c in cells if c.row.arch == partner and _pairable(c.row, tsn.row)]
+            if not same:
+                continue
+            other = min(same, key=lambda c: c.row.insertion)
+            pairs = seed_pairs(tsn.chosen, other.chosen)
+            results = ensemble_metrics(scores, pairs)
+            if not results:
+                continue
+            out.append(
+                ResultRow(
+                    dataset=tsn.row.dataset,
+                    split=tsn.row.split,
+                    stream=tsn.row.stream,
+                    arch=f"tsn+{partner}",
+                    T=tsn.row.T,
+                    insertion=other.row.insertion,
+                    metrics=metrics_from({m: [100 * r[m] for r in results if m in r] for m in TEST_METRICS}),
+                    trials=tsn.row.trials + other.row.trials,
+                    seeds=len(results),
+                    chosen=None,
+                    run_ids=tuple(r for pair in pairs for r in pair),
+                    command=commands(pd.concat([tsn.chosen, other.chosen])),
+                    members=(tsn.row, other.row),
+                )
+            )
+    return out

@@ -1,0 +1,277 @@
+"""rlx.report.format: column labels, order and cell formats of the tables, on hand-built rows."""
+
+from __future__ import annotations
+
+import math
+from typing import get_args
+
+import numpy as np
+import pytest
+
+from rlx.config import Arch
+from rlx.report.boundary import BoundaryFlag, BoundaryRow
+from rlx.report.ensembles import ENSEMBLE_PARTNERS
+from rlx.report.format import (
+    ARCH_LABEL,
+    Kind,
+    Record,
+    boundary_record,
+    cell_text,
+    comparable_text,
+    describe_range,
+    family_record,
+    fusion_record,
+    leader_record,
+    make_table,
+    result_record,
+    rgb_weight_text,
+    split_record,
+)
+from rlx.report.paper import PaperValue
+from rlx.report.per_class import FamilyRow
+from rlx.report.per_run import FusionRow, LeaderRow
+from rlx.report.rows import ARCH_ORDER, Metrics, ResultRow, SplitRow, Stat, metrics_from
+from rlx.report.search import SearchedKey
+
+
+def test_cell_text_by_kind():
+    assert cell_text(None, None, Kind.PERCENT) == "–" and cell_text(math.nan, 1.0, Kind.PLAIN) == "–"
+    assert cell_text(63.64, 2.06, Kind.PERCENT) == "63.6 ± 2.1"
+    assert cell_text(63.64, math.nan, Kind.PERCENT) == "63.6"  # one seed: no spread shown
+    assert cell_text(0.123456, None, Kind.PLAIN) == "0.1235"
+    assert cell_text(0.123456, 0.012345, Kind.PLAIN) == "0.1235 ± 0.0123"
+    assert cell_text(np.float32(0.5), None, Kind.PLAIN) == "0.5"
+    assert cell_text(8, None, Kind.PERCENT) == "8"  # not a float: as it is
+    assert cell_text("0123456789abcdef 0123456789xyz", None, Kind.RUN_IDS) == "01234567 01234567"
+    assert cell_text("conv5_2", None, Kind.PLAIN) == "conv5_2"
+
+
+def test_make_table_drops_empty_columns_and_display_merges_the_std():
+    rows = [
+        Record().add("name", "a").add_stat("acc (%)", Stat(80.0, 2.0)).add("empty", None).add_stat("x", Stat(1.5)),
+        Record().add("name", "b").add_stat("acc (%)", Stat(70.0)).add("empty", None).add_stat("x", Stat(2.5)),
+    ]
+    for r in rows:
+        r.add("runs", "0123456789 abcdefghij", Kind.RUN_IDS)
+    table = make_table("slug", "title", "caption", rows)
+    assert list(table.frame.columns) == ["name", "acc (%)", "acc (%) ±", "x", "runs"]  # x's std is NaN everywhere
+    assert list(table.frame["acc (%) ±"].fillna(-1)) == [2.0, -1]
+    shown = table.display()
+    assert list(shown.columns) == ["name", "acc (%)", "x", "runs"]
+    assert list(shown["acc (%)"]) == ["80.0 ± 2.0", "70.0"]
+    assert list(shown["x"]) == ["1.5", "2.5"] and list(shown["runs"]) == ["01234567 abcdefgh"] * 2
+
+
+def result(**kw) -> ResultRow:
+    fields = dict(
+        dataset="ucf101",
+        split=1,
+        stream="spatial",
+        arch="two_branch",
+        T=8,
+        insertion="conv5_2",
+        metrics=metrics_from({"test/top1": [80.0, 84.0], "test/top5": [100.0, 100.0]}),
+        trials=3,
+        seeds=2,
+        chosen="model.dropout=0.5",
+        run_ids=("a", "b"),
+        command="cmd",
+    )
+    return ResultRow(**(fields | kw))
+
+
+def test_result_record_columns_in_order():
+    paper = PaperValue("Table 4", "ucf101", 1, "spatial", "two_branch", 8, "conv5_2", "top1", 88.7)
+    record = result_record(result(paper=paper))
+    assert list(record.values) == [
+        "dataset",
+        "split",
+        "stream",
+        "arch",
+        "T",
+        "insertion",
+        "test top-1 (%)",
+        "test top-1 (%) ±",
+        "test mAP (%)",
+        "test mAP (%) ±",
+        "paper (%)",
+        "paper source",
+        "test top-5 (%)",
+        "test top-5 (%) ±",
+        "mean class acc (%)",
+        "mean class acc (%) ±",
+        "RGB weight",
+        "trials",
+        "seeds",
+        "chosen",
+        "runs",
+        "command",
+    ]
+    v = record.values
+    assert (v["arch"], v["insertion"], v["test top-1 (%)"], v["paper (%)"], v["paper source"]) == (
+        "two-branch",
+        "conv5_2",
+        82.0,
+        88.7,
+        "Table 4",
+    )
+    assert v["test top-1 (%) ±"] == pytest.approx(math.sqrt(8)) and math.isnan(v["test mAP (%)"])
+    assert (v["RGB weight"], v["runs"], v["chosen"]) == (None, "a b", "model.dropout=0.5")
+    assert record.kinds["test top-1 (%)"] is Kind.PERCENT and record.kinds["runs"] is Kind.RUN_IDS
+    assert record.kinds["T"] is Kind.PLAIN
+    tsn = result_record(result(arch="tsn", paper=None)).values
+    assert (tsn["arch"], tsn["insertion"], tsn["paper (%)"]) == ("TSN", "–", None)
+
+
+def test_rgb_weight_text_of_cells_and_ensembles():
+    two = result(stream="two-stream", rgb_weights=(0.5, 0.45, 0.5))
+    assert rgb_weight_text(two) == "0.45, 0.5 (chosen on val)"
+    assert result_record(two).values["RGB weight"] == "0.45, 0.5 (chosen on val)"
+    ensemble = result(
+        stream="two-stream",
+        arch="tsn+nonlocal",
+        chosen=None,
+        members=(result(arch="tsn", rgb_weights=(0.45,)), result(arch="nonlocal", rgb_weights=())),
+    )
+    assert rgb_weight_text(ensemble) == "per model: tsn 0.45 (chosen on val); nonlocal ?"
+    shown = result_record(ensemble).values
+    assert (shown["arch"], shown["chosen"]) == ("TSN + R-LSTM", "equal-weight average of the two models' test logits")
+
+
+def split(**kw) -> SplitRow:
+    fields = dict(
+        dataset="ucf101",
+        stream="spatial",
+        arch="tsn",
+        T=8,
+        insertion="conv5_2",
+        splits=(1, 2, 3),
+        expected_splits=3,
+        metrics=metrics_from({"test/top1": [88.0, 70.0, 60.0]}),
+        trials=4,
+        run_ids=("a", "b", "c"),
+        command=None,
+    )
+    return SplitRow(**(fields | kw))
+
+
+def test_split_record_names_the_dataset_and_says_whether_comparable():
+    v = split_record(split()).values
+    assert (v["dataset"], v["arch"], v["insertion"], v["splits"], v["n splits"], v["comparable"]) == (
+        "UCF-101",
+        "TSN",
+        "–",
+        "1, 2, 3",
+        3,
+        "yes",
+    )
+    assert list(v)[:9] == [
+        "dataset",
+        "stream",
+        "arch",
+        "T",
+        "insertion",
+        "splits",
+        "n splits",
+        "test top-1 (%)",
+        "test top-1 (%) ±",
+    ]
+    assert comparable_text(split(splits=(1,))) == "no: 1 of 3 splits, not a 3-split mean"
+    assert comparable_text(split(dataset="charades", splits=(1,), expected_splits=1)) == "yes"
+
+
+def test_leader_record_labels_the_selection_metric():
+    row = LeaderRow(
+        "ucf101",
+        1,
+        "spatial",
+        "all",
+        1,
+        "trial",
+        "local",
+        8,
+        "conv5_2",
+        {"optim.lr": "0.1"},
+        "val/top1",
+        70.0,
+        Metrics(top1=Stat(99.0)),
+        "3",
+        "run-1",
+        None,
+    )
+    record = leader_record(row)
+    assert list(record.values)[7:11] == ["T", "insertion", "optim.lr", "val/top1 (%)"]
+    assert record.values["insertion"] == "–" and record.kinds["val/top1 (%)"] is Kind.PERCENT
+    assert record.values["test top-1 (%)"] == 99.0 and "test top-1 (%) ±" not in record.values
+    loss = leader_record(LeaderRow(**(row.__dict__ | {"metric": "val/loss", "value": 0.25}))).kinds
+    assert "val/loss" in loss and loss["val/loss"] is Kind.PLAIN
+
+
+def test_boundary_record_describes_the_range():
+    key = SearchedKey("model.dropout", "uniform", (0.5, 0.9), "nuisance")
+    v = boundary_record(
+        BoundaryRow("g1", key, "0.88", BoundaryFlag("yes: high edge", 0.95), "val/top1", 90.0, 2, "r", None)
+    ).values
+    assert (v["searched"], v["best value"], v["on boundary"], v["best val/top1 (%)"]) == (
+        "uniform [0.5, 0.9]",
+        "0.88",
+        "yes: high edge",
+        90.0,
+    )
+    assert describe_range("grid", (6, 8)) == "grid {6, 8}"
+    assert describe_range("loguniform", (0.001, 0.1)) == "loguniform [0.001, 0.1]"
+
+
+def test_fusion_and_family_labels():
+    row = FusionRow(
+        "charades",
+        1,
+        "all",
+        "tsn",
+        8,
+        "conv5_2",
+        "equal-config",
+        "mAP",
+        0.5,
+        25.0,
+        30.0,
+        0.4,
+        31.0,
+        None,
+        "r",
+        "f",
+        "x",
+        None,
+    )
+    v = fusion_record(row).values
+    assert (v["val mAP at it (%)"], v["test mAP at it (%)"], v["test mAP at the test-chosen weight (%)"]) == (
+        25.0,
+        30.0,
+        31.0,
+    )
+    assert (v["insertion"], v["paper RGB weight (chosen on test)"]) == ("–", None)
+    fam = FamilyRow(
+        "synthetic", 1, "spatial", "local", 8, {"order": Stat(75.0, 35.0), "all": Stat(90.0)}, 2, 2, ("a", "b"), None
+    )
+    assert list(family_record(fam).values) == [
+        "dataset",
+        "split",
+        "stream",
+        "arch",
+        "T",
+        "order (%)",
+        "order (%) ±",
+        "all (%)",
+        "all (%) ±",
+        "trials",
+        "seeds",
+        "runs",
+        "command",
+    ]
+
+
+def test_every_arch_and_ensemble_has_a_label_and_a_place():
+    archs = set(get_args(Arch))  # the one list of archs
+    ensembles = {f"tsn+{partner}" for partner in ENSEMBLE_PARTNERS}
+    assert set(ARCH_LABEL) == archs | ensembles
+    assert set(ARCH_ORDER) == archs | ensembles and set(ARCH_ORDER[: len(archs)]) == archs  # models, then ensembles
