@@ -3,18 +3,27 @@
 Search spaces, `--set key=value` overrides and MLflow params all speak the
 flat form (`model.dropout: 0.8`). It is converted into these frozen
 dataclasses exactly once, at a boundary (CLI, Ray worker), and from there the
-typed sections are passed down as explicit arguments. Allowed values are
-declared with `Literal` annotations on the fields, so the set of valid values
-and the error message come from one place.
+typed sections are passed down as explicit arguments.
+
+Every set of allowed values is written once, as one of the `Literal` aliases
+below (`Arch`, `Backbone`, `InsertAfter`, ...). The config fields are
+annotated with them, so `--set` values are checked against them; the builders
+(`rlx.models`, `rlx.data`, ...) import the same aliases, dispatch with plain
+if/elif over their values and list `typing.get_args(alias)` in their errors.
+Nothing else spells a set out again.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
+
+import yaml
 
 Arch = Literal["two_branch", "local", "nonlocal", "tsn"]
 Backbone = Literal["resnetv2_101", "resnetv2_50", "resnetv2_34", "resnetv2_small", "resnet101", "resnet50"]
@@ -23,6 +32,12 @@ Pairwise = Literal["embedded_gaussian", "gaussian", "dot_product"]
 BNMode = Literal["batch", "frozen", "moving"]
 Modality = Literal["rgb", "flow"]
 Dataset = Literal["synthetic", "ucf101", "hmdb51", "charades"]
+Split = Literal[1, 2, 3]  # the official train/test splits (Charades has only split 1)
+NumCrops = Literal[1, 5]  # test crops per snippet: centre only, or four corners + centre
+# How Ray places a trial's workers (ScalingConfig.placement_strategy): PACK fills one node first (best
+# effort), STRICT_PACK keeps every worker on one node (e.g. 4 GPUs of an 8-GPU node), SPREAD/STRICT_SPREAD
+# put them on different nodes (tests on a multi-node cluster).
+PlacementStrategy = Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"]
 
 
 class ConfigError(ValueError):
@@ -55,7 +70,7 @@ class ModelConfig:
 @dataclass(frozen=True)
 class DataConfig:
     dataset: Dataset = "synthetic"
-    split: Literal[1, 2, 3] = 1
+    split: Split = 1
     modality: Modality = "rgb"
     num_segments: int = 8
     new_length: int = 1  # frames (rgb) or flow fields (flow) per snippet
@@ -100,7 +115,7 @@ class DataConfig:
 @dataclass(frozen=True)
 class EvalConfig:
     num_groups: int = 4  # test snippets groups at equally spaced positions (PAPER.md §5)
-    num_crops: Literal[1, 5] = 5  # 5 = four corners + centre; 1 = centre only
+    num_crops: NumCrops = 5
     view_budget: int = 20  # views per forward pass in testing (memory bound)
     num_clips: int = 10  # Charades: clips per test video
     clip_length: int = 256  # Charades: frames per clip
@@ -125,7 +140,9 @@ class OptimConfig:
         check(self.epochs >= 1, "optim.epochs", self.epochs, "must be >= 1")
         check(self.batch_size >= 1, "optim.batch_size", self.batch_size, "must be >= 1")
         check(self.grad_clip >= 0, "optim.grad_clip", self.grad_clip, "must be >= 0")
-        check(list(self.milestones) == sorted(self.milestones), "optim.milestones", self.milestones, "must be increasing")
+        check(
+            list(self.milestones) == sorted(self.milestones), "optim.milestones", self.milestones, "must be increasing"
+        )
 
 
 @dataclass(frozen=True)
@@ -139,10 +156,7 @@ class TrainConfig:
     keep_checkpoints: int = 2
     max_failures: int = 2  # worker-group restarts before the run fails
     fail_at_epoch: int = -1  # fault injection for tests: rank 0 exits once when this epoch starts
-    # How Ray places a trial's workers (ScalingConfig.placement_strategy): PACK fills one node first (best
-    # effort), STRICT_PACK keeps every worker on one node (e.g. 4 GPUs of an 8-GPU node), SPREAD/STRICT_SPREAD
-    # put them on different nodes (tests on a multi-node cluster).
-    placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
+    placement_strategy: PlacementStrategy = "PACK"
 
     def __post_init__(self) -> None:
         check(self.num_workers >= 1, "train.num_workers", self.num_workers, "must be >= 1")
@@ -160,7 +174,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     @classmethod
-    def from_flat(cls, flat: Mapping[str, Any]) -> "RunConfig":
+    def from_flat(cls, flat: Mapping[str, Any]) -> RunConfig:
         """Build from dotted keys; unknown keys and bad values raise ConfigError naming the key."""
         sections: dict[str, dict[str, Any]] = {f.name: {} for f in dataclasses.fields(cls)}
         for key, value in flat.items():
@@ -193,7 +207,9 @@ def section_from_dict(cls: type, prefix: str, values: Mapping[str, Any]) -> Any:
     for name, value in values.items():
         key = f"{prefix}.{name}"
         if name not in known:
-            raise ConfigError(f"unknown config key '{key}' (known: {', '.join(sorted(f'{prefix}.{k}' for k in known))})")
+            raise ConfigError(
+                f"unknown config key '{key}' (known: {', '.join(sorted(f'{prefix}.{k}' for k in known))})"
+            )
         kwargs[name] = coerce(hints[name], value, key)
     return cls(**kwargs)
 
@@ -248,8 +264,6 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def load_flat_yaml(path: str | Path) -> dict[str, Any]:
     """A YAML config (nested sections or dotted keys) as a flat dict; errors name the file."""
-    import yaml
-
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -264,8 +278,6 @@ def load_flat_yaml(path: str | Path) -> dict[str, Any]:
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     """`key=value` strings; values are YAML scalars or lists (0.5, true, [35, 45], conv5_2)."""
-    import yaml
-
     flat: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")

@@ -1,4 +1,5 @@
 """rlx.bench.data: `run(quick=True)` returns well-formed results (no timing asserts: the machine is shared)."""
+
 from __future__ import annotations
 
 import json

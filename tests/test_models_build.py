@@ -1,18 +1,33 @@
-"""build_model: every arch × insertion × stream wires up, trains, and has the paper's symmetries."""
+"""build_model: every arch × insertion × stream wires up, trains, and has the paper's symmetries.
+
+The allowed values of every model choice are the `Literal` aliases of
+rlx.config; the tests below fail when a builder and the config disagree
+about them, in either direction.
+"""
+
+import ast
+import inspect
+import textwrap
+import typing
+from typing import get_args
+
 import pytest
 import torch
 from torch.testing import assert_close
 
-from rlx.config import ModelConfig
-from rlx.models import build_model
+from rlx.config import Arch, Backbone, BNMode, InsertAfter, ModelConfig, Pairwise
+from rlx.models import build, build_model, nonlocal_op
+from rlx.models.backbones import RunningStatsBatchNorm2d, create_backbone, make_norm_layer
 from rlx.models.two_branch import TSNNet, TwoBranchNet
 
-ARCHS = ["two_branch", "local", "nonlocal", "tsn"]
-INSERTS = ["conv5_1", "conv5_2", "conv5_3"]
+ARCHS = get_args(Arch)
+INSERTS = get_args(InsertAfter)
+# Every ModelConfig field whose values are a closed set, with its alias.
+CHOICES = {"arch": Arch, "backbone": Backbone, "insert_after": InsertAfter, "pairwise": Pairwise, "bn_mode": BNMode}
 
 
 def small(**kw):
-    return ModelConfig(backbone="resnetv2_small", bn_mode="batch", dropout=0.5, **kw)
+    return ModelConfig(**{"backbone": "resnetv2_small", "bn_mode": "batch", "dropout": 0.5, **kw})
 
 
 CASES = [(a, i, 3) for a in ("two_branch", "nonlocal") for i in INSERTS] + [(a, "conv5_2", 3) for a in ("local", "tsn")]
@@ -31,7 +46,7 @@ def test_shapes_and_every_parameter_gets_a_gradient(arch, insert_after, in_chann
 
 
 def test_insertion_point_sets_the_shared_trunk():
-    for insert_after, blocks in zip(INSERTS, (1, 2, 3)):
+    for insert_after, blocks in zip(INSERTS, (1, 2, 3), strict=True):
         model = build_model(small(arch="two_branch", insert_after=insert_after), 5)
         assert model.insert_after == blocks and len(model.backbone.conv5) == 3
         nonlocal_only = build_model(small(arch="nonlocal", insert_after=insert_after), 5)
@@ -85,8 +100,6 @@ def test_state_dict_round_trip_restores_outputs_exactly():
 
 
 def test_moving_bn_mode_reaches_the_backbone_only():
-    from rlx.models.backbones import RunningStatsBatchNorm2d
-
     model = build_model(ModelConfig(backbone="resnetv2_small", bn_mode="moving", bn_momentum=0.01), 5)
     backbone_bns = [m for m in model.backbone.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert backbone_bns and all(isinstance(m, RunningStatsBatchNorm2d) and m.momentum == 0.01 for m in backbone_bns)
@@ -104,8 +117,6 @@ def test_paper_configuration_builds_at_full_size():
 
 
 def test_pretrained_path_is_loaded_then_adapted_for_flow(tmp_path):
-    from rlx.models.backbones import create_backbone
-
     rgb = create_backbone("resnetv2_small")
     torch.save(rgb.state_dict(), tmp_path / "w.pth")
     model = build_model(small(arch="local", pretrained=str(tmp_path / "w.pth")), 5, in_channels=20)
@@ -116,3 +127,76 @@ def test_pretrained_path_is_loaded_then_adapted_for_flow(tmp_path):
 def test_bad_values_fail_with_the_key():
     with pytest.raises(ValueError, match="model.arch: unknown arch 'tsm'"):
         build_model(ModelConfig(arch="tsm"), 5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="num_classes must be >= 1, got 0"):
+        build_model(small(), 0)
+
+
+# ---------------------------------------------------------------- one source of truth: rlx.config's aliases
+def test_choices_cover_every_closed_set_field_of_model_config():
+    hints = typing.get_type_hints(ModelConfig)
+    closed = {name for name, hint in hints.items() if typing.get_origin(hint) is typing.Literal}
+    assert closed == set(CHOICES) and all(hints[name] is alias for name, alias in CHOICES.items())
+
+
+@pytest.mark.parametrize(
+    "field,value", [(f, v) for f, alias in CHOICES.items() if f != "backbone" for v in get_args(alias)]
+)
+def test_every_value_the_config_names_builds(field, value):
+    model = build_model(small(**{field: value}), num_classes=7)
+    assert model(torch.randn(1, 2, 3, 48, 48)).shape == (1, 7)
+
+
+@pytest.mark.parametrize("backbone", get_args(Backbone))
+def test_every_backbone_the_config_names_builds(backbone):
+    # Full size on the meta device, nothing allocated; test_models_backbones_create runs their forward.
+    with torch.device("meta"):
+        model = build_model(small(backbone=backbone), num_classes=7)
+    assert model.fc.in_features == 2 * model.backbone.num_features
+
+
+REJECTED = {
+    "arch": "model.arch: unknown arch 'x' ({})",
+    "backbone": "unknown backbone 'x' ({})",
+    "insert_after": "model.insert_after: 'x' is not one of {}",
+    "pairwise": "unknown pairwise function 'x' ({})",
+    "bn_mode": "unknown bn_mode 'x' ({})",
+}
+
+
+@pytest.mark.parametrize("field", CHOICES)
+def test_a_value_the_config_does_not_name_is_rejected_listing_the_config_values(field):
+    with pytest.raises(ValueError) as err:
+        build_model(small(**{field: "x"}), num_classes=7)
+    assert str(err.value) == REJECTED[field].format(", ".join(get_args(CHOICES[field])))
+
+
+def compared_strings(source: str, name: str) -> set[str]:
+    """String constants that `name` (a variable or attribute) is compared with (==, !=, in, not in) in `source`."""
+    found = set()
+    for node in ast.walk(ast.parse(textwrap.dedent(source))):
+        if not isinstance(node, ast.Compare):
+            continue
+        left = node.left
+        if (isinstance(left, ast.Name) and left.id == name) or (isinstance(left, ast.Attribute) and left.attr == name):
+            for right in node.comparators:
+                items = right.elts if isinstance(right, (ast.Tuple, ast.List, ast.Set)) else [right]
+                found |= {i.value for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)}
+    return found
+
+
+@pytest.mark.parametrize(
+    "builder,argument,alias",
+    [
+        (build.arch_branches, "arch", Arch),
+        (build.trunk_blocks, "insert_after", InsertAfter),
+        (create_backbone, "name", Backbone),
+        (make_norm_layer, "mode", BNMode),
+    ],
+)
+def test_dispatch_compares_with_exactly_the_config_values(builder, argument, alias):
+    # A branch for a value the config does not name (or a missing one) fails here, before any run.
+    assert compared_strings(inspect.getsource(builder), argument) == set(get_args(alias))
+
+
+def test_non_local_op_compares_with_config_pairwise_values_only():
+    assert compared_strings(inspect.getsource(nonlocal_op), "pairwise") <= set(get_args(Pairwise))

@@ -1,11 +1,15 @@
 """The generalized non-local op: fused == reference, and the reference == the paper's formula."""
+
+from typing import get_args
+
 import pytest
 import torch
 from torch.testing import assert_close
 
+from rlx.config import Pairwise
 from rlx.models.nonlocal_op import NonLocalOps
 
-PAIRWISE = ["embedded_gaussian", "gaussian", "dot_product"]
+PAIRWISE = get_args(Pairwise)
 
 
 def make(pairwise, scale=False, cq=12, ck=12, heads=4):
@@ -30,7 +34,7 @@ def test_fused_matches_reference_values_and_gradients(pairwise, scale, ck):
     inputs = [x, y, *op.parameters()]
     grads_fused = torch.autograd.grad((fused * weights).sum(), inputs)
     grads_ref = torch.autograd.grad((ref * weights).sum(), inputs)
-    for a, b in zip(grads_fused, grads_ref):
+    for a, b in zip(grads_fused, grads_ref, strict=True):
         assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 

@@ -1,8 +1,12 @@
 """Relational LSTM: shapes, fused == reference, reduction to nn.LSTM, symmetry properties."""
+
+from typing import get_args
+
 import pytest
 import torch
 from torch.testing import assert_close
 
+from rlx.config import Pairwise
 from rlx.models import RelationalLSTM
 
 
@@ -22,7 +26,7 @@ def test_shapes_and_spatial_layout():
     assert_close(outputs[:, -1], h)  # the last output is H_T
 
 
-@pytest.mark.parametrize("pairwise", ["embedded_gaussian", "gaussian", "dot_product"])
+@pytest.mark.parametrize("pairwise", get_args(Pairwise))
 def test_fused_matches_reference_forward_and_backward(pairwise):
     m = rlstm(pairwise)
     x = torch.randn(2, 4, 8, 3, 3, requires_grad=True)
@@ -36,7 +40,7 @@ def test_fused_matches_reference_forward_and_backward(pairwise):
     (o1, c1, g1), (o2, c2, g2) = results["fused"], results["reference"]
     assert_close(o1, o2, rtol=1e-5, atol=1e-5)
     assert_close(c1, c2, rtol=1e-5, atol=1e-5)
-    for a, b in zip(g1, g2):
+    for a, b in zip(g1, g2, strict=True):
         assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
@@ -69,7 +73,10 @@ def test_equivariant_to_a_permutation_of_positions():
     m = rlstm()
     x = torch.randn(2, 4, 8, 3, 3)
     perm = torch.randperm(9)
-    permute = lambda t: t.flatten(-2)[..., perm].view(t.shape)  # same permutation at every t
+
+    def permute(t):  # the same permutation of positions at every t
+        return t.flatten(-2)[..., perm].view(t.shape)
+
     out, (h, _) = m(x)
     out_p, (h_p, _) = m(permute(x))
     assert_close(out_p, permute(out), rtol=1e-5, atol=1e-5)

@@ -1,4 +1,5 @@
 """Result format, timing helper and the reports/bench writer shared by benchmarks."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -6,9 +7,10 @@ import json
 import socket
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ Clips: every video under $RLX_DATASETS_META/videos (real UCF-101 AVIs and
 MP4s); without it, synthetic clips are written to a temp folder. Details
 carry raw videos/s, per-clip milliseconds and where the time goes.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,17 +30,22 @@ import platform
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import cv2
+import decord
 import numpy as np
+import ray
+import ray.data
 
 from rlx.bench.common import BenchResult
 from rlx.data import sampling
+from rlx.data.decode import read_frames
 from rlx.data.pipeline import PipelineSpec, build_dataset, iter_local, load_video
-from rlx.data.transforms import Augment
+from rlx.data.synthetic import write_benchmark
 
 T, L = 8, 1
 SEED = 0
@@ -71,8 +77,6 @@ def find_clips(quick: bool, tmp: Path) -> ClipSet:
         if quick:
             paths = sorted(paths, key=lambda p: p.stat().st_size)[:3]
         return ClipSet(root, tuple(_clip(root, p) for p in paths), "datasets-meta")
-    from rlx.data.synthetic import write_benchmark
-
     frames, size = (16, 64) if quick else (120, 240)
     write_benchmark(tmp, videos_per_class=1, frames=frames, size=size, seed=SEED)
     videos = tmp / "videos"
@@ -80,8 +84,6 @@ def find_clips(quick: bool, tmp: Path) -> ClipSet:
 
 
 def _clip(root: Path, path: Path) -> Clip:
-    import decord
-
     return Clip(path, str(path.relative_to(root)), len(decord.VideoReader(str(path), num_threads=1)))
 
 
@@ -105,12 +107,10 @@ def train_path(spec: PipelineSpec, clips: ClipSet) -> Callable[[], None]:
 
 def decode_ceiling(clips: ClipSet) -> Callable[[], None]:
     """Ceiling: raw decord get_batch of the same (sorted, distinct) indices; nothing else."""
-    import decord
-
     plans = [_indices(k, c) for k, c in enumerate(clips.clips)]
 
     def run() -> None:
-        for clip, idx in zip(clips.clips, plans):
+        for clip, idx in zip(clips.clips, plans, strict=True):
             decord.VideoReader(str(clip.path), num_threads=1).get_batch(np.unique(idx).tolist()).asnumpy()
 
     return run
@@ -118,8 +118,6 @@ def decode_ceiling(clips: ClipSet) -> Callable[[], None]:
 
 def decode_all(spec: PipelineSpec, clips: ClipSet) -> Callable[[], None]:
     """Baseline: decode every frame, index the sampled ones, augment exactly as the candidate does."""
-    import decord
-
     aug = spec.augment
 
     def run() -> None:
@@ -163,8 +161,6 @@ def per_clip_ms(spec: PipelineSpec, clips: ClipSet, repeats: int) -> dict[str, d
     decoding everything depends on the keyframe spacing (with one keyframe,
     seeking cannot skip decoding; it only saves RGB conversion).
     """
-    from rlx.data.decode import read_frames
-
     out: dict[str, dict[str, Any]] = {}
     for k, clip in enumerate(clips.clips):
         single = ClipSet(clips.root, (clip,), clips.source)
@@ -181,8 +177,6 @@ def per_clip_ms(spec: PipelineSpec, clips: ClipSet, repeats: int) -> dict[str, d
 
 
 def _keyframes(clip: Clip) -> int:
-    import decord
-
     return len(decord.VideoReader(str(clip.path), num_threads=1).get_key_indices())
 
 
@@ -222,8 +216,6 @@ def ray_vs_local(spec: PipelineSpec, clips: ClipSet, copies: int, repeats: int) 
     reservation, which drops to 0 CPUs between requests; the budget policies
     then admit about one decode task at a time.
     """
-    import ray
-
     rows = [
         {"video_id": f"{c.rel}#{r}", "path": c.rel, "label": 0, "labels": [0], "num_frames": c.num_frames}
         for r in range(copies)
@@ -234,8 +226,6 @@ def ray_vs_local(spec: PipelineSpec, clips: ClipSet, copies: int, repeats: int) 
         ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     first_batch: list[float] = []
     try:
-        import ray.data
-
         ray.data.DataContext.get_current().enable_progress_bars = False
 
         def local_epoch() -> None:
@@ -243,7 +233,7 @@ def ray_vs_local(spec: PipelineSpec, clips: ClipSet, copies: int, repeats: int) 
 
         def ray_epoch() -> None:
             start = time.perf_counter()
-            for i, batch in enumerate(build_dataset(spec, rows, epoch=0).iter_batches(batch_size=8, batch_format="numpy")):
+            for i, _ in enumerate(build_dataset(spec, rows, epoch=0).iter_batches(batch_size=8, batch_format="numpy")):
                 if i == 0:
                     first_batch.append(time.perf_counter() - start)
 
@@ -281,7 +271,11 @@ def run(quick: bool = False) -> list[BenchResult]:
         spec = PipelineSpec(str(clips.root), mode="train", num_segments=T, new_length=L, seed=SEED)
         n = len(clips.clips)
         t = time_alternating(
-            {"ceiling": decode_ceiling(clips), "candidate": train_path(spec, clips), "decode_all": decode_all(spec, clips)},
+            {
+                "ceiling": decode_ceiling(clips),
+                "candidate": train_path(spec, clips),
+                "decode_all": decode_all(spec, clips),
+            },
             repeats,
         )
         vps = {name: round(n / s, 2) for name, s in t.items()}

@@ -9,18 +9,19 @@
   forward FLOPs, at the paper's size (ResNet-101-v2, 224², T=8), counted on
   the meta device so nothing is allocated.
 """
+
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from typing import Callable
-
 from rlx.bench.common import BenchResult, time_pair
-from rlx.config import ModelConfig
+from rlx.config import Arch, Backbone, ModelConfig
 from rlx.models import RelationalLSTM, build_model
+from rlx.models.relational_lstm import Impl
 
 
 def _env() -> dict[str, object]:
@@ -46,7 +47,7 @@ def bench_rlstm(channels: int, batch: int, steps: int, size: int, repeats: int) 
     model = RelationalLSTM(channels, channels // 2).to(device)
     x = torch.randn(batch, steps, channels, size, size, device=device, requires_grad=True)
 
-    def step(impl: str) -> None:
+    def step(impl: Impl) -> None:
         model.impl = impl
         out, (_, c) = model(x)
         (out.sum() + c.sum()).backward()
@@ -69,7 +70,7 @@ def bench_rlstm(channels: int, batch: int, steps: int, size: int, repeats: int) 
     )
 
 
-def make_sgd_step(arch: str, backbone: str, size: int, batch: int, steps: int) -> Callable[[], None]:
+def make_sgd_step(arch: Arch, backbone: Backbone, size: int, batch: int, steps: int) -> Callable[[], None]:
     device = _device()
     torch.manual_seed(0)
     model = build_model(ModelConfig(arch=arch, backbone=backbone, bn_mode="batch"), num_classes=10).to(device)
@@ -86,26 +87,28 @@ def make_sgd_step(arch: str, backbone: str, size: int, batch: int, steps: int) -
     return sgd_step
 
 
-def bench_step_time(backbone: str, size: int, batch: int, steps: int, repeats: int) -> BenchResult:
-    steps_fns = {arch: make_sgd_step(arch, backbone, size, batch, steps) for arch in ("tsn", "two_branch")}
-    tsn_s, two_s = time_pair(steps_fns["tsn"], steps_fns["two_branch"], repeats=repeats)
-    times = {"tsn": tsn_s, "two_branch": two_s}
+def bench_step_time(backbone: Backbone, size: int, batch: int, steps: int, repeats: int) -> BenchResult:
+    tsn_s, two_s = time_pair(
+        make_sgd_step("tsn", backbone, size, batch, steps),
+        make_sgd_step("two_branch", backbone, size, batch, steps),
+        repeats=repeats,
+    )
     return BenchResult(
         name="model.two_branch_vs_tsn_step_time",
-        value=round(times["two_branch"] / times["tsn"], 3),
+        value=round(two_s / tsn_s, 3),
         unit="x",
         baseline="tsn SGD step",
         candidate="two_branch SGD step",
         details={
             "shape": f"{backbone} B={batch} T={steps} {size}x{size}",
-            "tsn_s": round(times["tsn"], 4),
-            "two_branch_s": round(times["two_branch"], 4),
+            "tsn_s": round(tsn_s, 4),
+            "two_branch_s": round(two_s, 4),
             **_env(),
         },
     )
 
 
-def count_params_and_flops(arch: str, backbone: str, size: int, steps: int) -> tuple[int, int]:
+def count_params_and_flops(arch: Arch, backbone: Backbone, size: int, steps: int) -> tuple[int, int]:
     with torch.device("meta"):
         model = build_model(ModelConfig(arch=arch, backbone=backbone), num_classes=101)
         x = torch.empty(1, steps, 3, size, size)
@@ -116,7 +119,7 @@ def count_params_and_flops(arch: str, backbone: str, size: int, steps: int) -> t
     return params, counter.get_total_flops()
 
 
-def bench_cost_ratios(backbone: str, size: int, steps: int) -> list[BenchResult]:
+def bench_cost_ratios(backbone: Backbone, size: int, steps: int) -> list[BenchResult]:
     tsn = count_params_and_flops("tsn", backbone, size, steps)
     two = count_params_and_flops("two_branch", backbone, size, steps)
     shape = f"{backbone} {size}x{size} T={steps}, one video, 101 classes"

@@ -5,37 +5,54 @@
   augment, in process) over the same loop on the same batches pre-decoded in
   memory (the compute ceiling). 1.0 means decoding costs nothing; the data
   wait fraction is in the details.
+- train.smoke_run_wall_vs_epoch_time (not --quick): wall time of
+  `python -m rlx.train --config configs/smoke.yaml` over the time spent in
+  its training epochs (what data preparation, Ray, testing and MLflow add).
 - train.two_branch_vs_tsn_videos_per_s (CUDA only): ResNet-101-v2, batch 24,
   T = 8, bf16, with peak memory — the paper-size step.
 """
+
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
 from rlx.bench.common import BenchResult
-from rlx.config import ModelConfig, RunConfig
+from rlx.config import ModelConfig, RunConfig, load_flat_yaml
+from rlx.data.pipeline import iter_local
 from rlx.models import build_model
-from rlx.train.loop import StepOptions, train_one_epoch
+from rlx.tracking import find_run
+from rlx.train.data import TrialData
+from rlx.train.loop import EpochStats, StepOptions, train_one_epoch
+from rlx.train.prepare import prepare_dataset
 
 
-def _smoke_data(quick: bool):
-    from rlx.config import load_flat_yaml
-    from rlx.train.data import TrialData, prepare_dataset
-
+def _smoke_data(quick: bool) -> tuple[RunConfig, TrialData]:
     flat = load_flat_yaml("configs/smoke.yaml") if not quick else {}
     flat.update({"data.dataset": "synthetic", "model.backbone": "resnetv2_small", "model.bn_mode": "batch"})
     if quick:
-        flat.update({"data.synthetic_videos_per_class": 4, "data.synthetic_frames": 16, "data.synthetic_size": 64,
-                     "data.input_size": 64, "data.short_side": 64, "data.num_segments": 4, "optim.batch_size": 4})
+        flat.update(
+            {
+                "data.synthetic_videos_per_class": 4,
+                "data.synthetic_frames": 16,
+                "data.synthetic_size": 64,
+                "data.input_size": 64,
+                "data.short_side": 64,
+                "data.num_segments": 4,
+                "optim.batch_size": 4,
+            }
+        )
     cfg = RunConfig.from_flat(flat)
     return cfg, TrialData.open(prepare_dataset(cfg.data), cfg)
 
 
 def bench_data_path(quick: bool) -> BenchResult:
-    from rlx.data.pipeline import iter_local
-
     cfg, data = _smoke_data(quick)
     rows = data.rows("train")[: 16 if quick else 96]
     spec = data.spec("train")
@@ -49,7 +66,10 @@ def bench_data_path(quick: bool) -> BenchResult:
     with_data = train_one_epoch(model, iter_local(spec, rows, 1, batch), opt, data.normalizer, opts)
     cached = list(iter_local(spec, rows, 1, batch))
     compute = train_one_epoch(model, cached, opt, data.normalizer, opts)
-    rate = lambda s: s.steps / s.seconds
+
+    def rate(stats: EpochStats) -> float:
+        return stats.steps / stats.seconds
+
     return BenchResult(
         name="train.steps_with_data_vs_compute_only",
         value=round(rate(with_data) / rate(compute), 3),
@@ -57,7 +77,8 @@ def bench_data_path(quick: bool) -> BenchResult:
         baseline="epoch loop on pre-decoded batches (compute only)",
         candidate="epoch loop fed by sample+decode+augment in process",
         details={
-            "config": f"{cfg.model.arch} {cfg.model.backbone} B={batch} T={cfg.data.num_segments} {cfg.data.input_size}px cpu",
+            "config": f"{cfg.model.arch} {cfg.model.backbone} B={batch} T={cfg.data.num_segments} "
+            f"{cfg.data.input_size}px cpu",
             "steps_per_s_with_data": round(rate(with_data), 3),
             "steps_per_s_compute_only": round(rate(compute), 3),
             "data_wait_fraction": round(with_data.data_wait_fraction, 3),
@@ -110,19 +131,18 @@ def bench_cuda_step(batch: int = 24, steps: int = 8, size: int = 224, repeats: i
 
 def bench_smoke_run() -> BenchResult:
     """`python -m rlx.train --config configs/smoke.yaml` in a scratch folder: wall time vs time in epochs."""
-    import subprocess
-    import sys
-    import tempfile
-    from pathlib import Path
-
-    from rlx.tracking import find_run
-
     config = Path("configs/smoke.yaml").resolve()
     with tempfile.TemporaryDirectory() as tmp:
-        env = {k: v for k, v in __import__("os").environ.items() if k != "MLFLOW_TRACKING_URI"}
+        env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "rlx.train", "--config", str(config), "--name", "bench-smoke"],
-                       cwd=tmp, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "rlx.train", "--config", str(config), "--name", "bench-smoke"],
+            cwd=tmp,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wall = time.perf_counter() - start
         run = find_run("rlx-train", "bench-smoke", f"sqlite:///{Path(tmp) / 'mlruns.db'}")
         metrics = run.client.get_run(run.run_id).data.metrics

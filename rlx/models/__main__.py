@@ -3,6 +3,7 @@ forward/backward pass on a random batch, and print its size and output shape.
 
 A quick way to see what a configuration costs before putting it in a search.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -10,6 +11,7 @@ import sys
 import time
 
 import torch
+
 from rlx.config import ConfigError, RunConfig, parse_overrides
 from rlx.models import build_model
 

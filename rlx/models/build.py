@@ -1,14 +1,16 @@
 """`build_model(cfg, num_classes, in_channels)`: the only reader of ModelConfig."""
+
 from __future__ import annotations
 
 import logging
+from typing import get_args
 
 from torch import nn
 
-from rlx.config import ModelConfig
+from rlx.config import Arch, InsertAfter, ModelConfig
 from rlx.models.backbones import (
     CONV5_BLOCKS,
-    Backbone,
+    SplitBackbone,
     adapt_stem,
     create_backbone,
     load_backbone_weights,
@@ -19,9 +21,6 @@ from rlx.models.two_branch import RelationalBranch, TSNNet, TwoBranchNet
 
 log = logging.getLogger(__name__)
 
-INSERT_AFTER = {"conv5_1": 1, "conv5_2": 2, "conv5_3": 3}
-ARCHS = ("two_branch", "local", "nonlocal", "tsn")
-
 
 def build_model(cfg: ModelConfig, num_classes: int, in_channels: int = 3) -> nn.Module:
     """The network of `cfg.arch`, mapping (B, T, in_channels, H, W) to (B, num_classes) logits.
@@ -30,10 +29,9 @@ def build_model(cfg: ModelConfig, num_classes: int, in_channels: int = 3) -> nn.
     a flow model (in_channels = 2·L) then gets its first conv by
     cross-modality averaging of those RGB filters.
     """
-    if cfg.arch not in ARCHS:
-        raise ValueError(f"model.arch: unknown arch {cfg.arch!r} ({', '.join(ARCHS)})")
-    if cfg.insert_after not in INSERT_AFTER:
-        raise ValueError(f"model.insert_after: {cfg.insert_after!r} is not one of {', '.join(INSERT_AFTER)}")
+    # Both checked before anything is built (or read from disk).
+    local, relational = arch_branches(cfg.arch)
+    insert_after = trunk_blocks(cfg.insert_after)
     if num_classes < 1:
         raise ValueError(f"num_classes must be >= 1, got {num_classes}")
     backbone = create_backbone(cfg.backbone, make_norm_layer(cfg.bn_mode, cfg.bn_momentum))
@@ -44,16 +42,39 @@ def build_model(cfg: ModelConfig, num_classes: int, in_channels: int = 3) -> nn.
 
     if cfg.arch == "tsn":
         return TSNNet(backbone, nn.Linear(channels, num_classes), cfg.dropout)
-    local = cfg.arch in ("two_branch", "local")
-    relational = build_relational_branch(backbone, cfg) if cfg.arch in ("two_branch", "nonlocal") else None
-    upto = INSERT_AFTER[cfg.insert_after] if relational is not None else CONV5_BLOCKS
+    branch = build_relational_branch(backbone, cfg) if relational else None
+    upto = insert_after if relational else CONV5_BLOCKS  # conv5 blocks in the shared trunk
     if not local:
         backbone.truncate(upto)  # the R-LSTM network never runs the pretrained rest of conv5
-    width = channels * (int(local) + int(relational is not None))
-    return TwoBranchNet(backbone, upto, local, relational, nn.Linear(width, num_classes), cfg.dropout)
+    width = channels * (int(local) + int(relational))
+    return TwoBranchNet(backbone, upto, local, branch, nn.Linear(width, num_classes), cfg.dropout)
 
 
-def build_relational_branch(backbone: Backbone, cfg: ModelConfig) -> RelationalBranch:
+def arch_branches(arch: Arch) -> tuple[bool, bool]:
+    """(local, relational): the branches an arch has (PAPER.md §3); `tsn` has neither, it is TSNNet."""
+    if arch == "two_branch":
+        return True, True
+    if arch == "local":
+        return True, False
+    if arch == "nonlocal":
+        return False, True
+    if arch == "tsn":
+        return False, False
+    raise ValueError(f"model.arch: unknown arch {arch!r} ({', '.join(get_args(Arch))})")
+
+
+def trunk_blocks(insert_after: InsertAfter) -> int:
+    """The conv5 blocks before the R-LSTM: it reads the output of conv5_k."""
+    if insert_after == "conv5_1":
+        return 1
+    if insert_after == "conv5_2":
+        return 2
+    if insert_after == "conv5_3":
+        return 3
+    raise ValueError(f"model.insert_after: {insert_after!r} is not one of {', '.join(get_args(InsertAfter))}")
+
+
+def build_relational_branch(backbone: SplitBackbone, cfg: ModelConfig) -> RelationalBranch:
     """BN → R-LSTM (C → C/2) → 1×1 conv (C/2 → C) → new conv5_3-like block → head norm.
 
     The new layers normalise with batch statistics whatever `bn_mode` says:

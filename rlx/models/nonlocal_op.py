@@ -22,16 +22,17 @@ Pairwise functions f:
 - `dot_product`: f = θ(x)ᵀ φ(y), normalised by N instead of a softmax.
 `scale=True` divides θᵀφ by √d; the paper does not (default False).
 """
+
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import get_args
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-Pairwise = Literal["embedded_gaussian", "gaussian", "dot_product"]
+from rlx.config import Pairwise
 
 
 class NonLocalOps(nn.Module):
@@ -51,8 +52,8 @@ class NonLocalOps(nn.Module):
         scale: bool = False,
     ) -> None:
         super().__init__()
-        if pairwise not in ("embedded_gaussian", "gaussian", "dot_product"):
-            raise ValueError(f"unknown pairwise function {pairwise!r} (embedded_gaussian, gaussian, dot_product)")
+        if pairwise not in get_args(Pairwise):
+            raise ValueError(f"unknown pairwise function {pairwise!r} ({', '.join(get_args(Pairwise))})")
         self.heads = heads
         self.out_channels = out_channels
         self.pairwise = pairwise
@@ -105,11 +106,11 @@ class NonLocalOps(nn.Module):
         outputs = []
         for h in range(self.heads):
             s = 0 if self.pairwise == "gaussian" else h
-            d = self.inter_channels
-            theta_x = x if self.theta is None else F.linear(x, self.theta.weight[s * d:(s + 1) * d], self.theta.bias[s * d:(s + 1) * d])
-            phi_y = y if self.phi is None else F.linear(y, self.phi.weight[s * d:(s + 1) * d], self.phi.bias[s * d:(s + 1) * d])
-            o = self.out_channels
-            g_y = F.linear(y, self.g.weight[h * o:(h + 1) * o], self.g.bias[h * o:(h + 1) * o])
+            d, o = self.inter_channels, self.out_channels
+            qk_rows, g_rows = slice(s * d, (s + 1) * d), slice(h * o, (h + 1) * o)  # this head's rows of θ, φ, g
+            theta_x = x if self.theta is None else F.linear(x, self.theta.weight[qk_rows], self.theta.bias[qk_rows])
+            phi_y = y if self.phi is None else F.linear(y, self.phi.weight[qk_rows], self.phi.bias[qk_rows])
+            g_y = F.linear(y, self.g.weight[g_rows], self.g.bias[g_rows])
             logits = theta_x @ phi_y.transpose(1, 2) * self.logit_scale()  # (B, N, N_y)
             if self.pairwise == "dot_product":
                 weights = logits / y.shape[1]

@@ -17,16 +17,18 @@ does for nn.LSTM; the loop only runs what needs H_{t-1}.
 With H = W = 1 the softmax is over one position (weight 1), so r(X, Y) =
 g(Y) and the cell is exactly nn.LSTM — tests use that as a reference.
 """
+
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from torch import nn
 
-from rlx.models.nonlocal_op import LinearGroup, NonLocalOps, Pairwise
+from rlx.config import Pairwise
+from rlx.models.nonlocal_op import LinearGroup, NonLocalOps
 
-Impl = Literal["fused", "reference"]
+Impl = Literal["fused", "reference"]  # how to compute, not what: no config key
 GATES = 4  # i, f, g, o
 
 
@@ -81,8 +83,8 @@ class RelationalLSTM(nn.Module):
         impl: Impl = "fused",
     ) -> None:
         super().__init__()
-        if impl not in ("fused", "reference"):
-            raise ValueError(f"unknown impl {impl!r} (fused, reference)")
+        if impl not in get_args(Impl):
+            raise ValueError(f"unknown impl {impl!r} ({', '.join(get_args(Impl))})")
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
         self.impl = impl
@@ -116,14 +118,18 @@ class RelationalLSTM(nn.Module):
         h, c = (s.transpose(1, 2).reshape(b, self.hidden_channels, height, width) for s in steps[-1])
         return outputs, (h, c)
 
-    def _run_reference(self, seq: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def _run_reference(
+        self, seq: torch.Tensor, h: torch.Tensor, c: torch.Tensor
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         steps = []
         for x_t in seq.unbind(1):
             h, c = self.cell.forward_reference(x_t, (h, c))
             steps.append((h, c))
         return steps
 
-    def _run_fused(self, seq: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def _run_fused(
+        self, seq: torch.Tensor, h: torch.Tensor, c: torch.Tensor
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         b, t, n, ch = seq.shape
         ops_x, ops_h = self.cell.input_ops, self.cell.state_ops
         flat = seq.reshape(b * t, n, ch)  # (B, T, N, C) -> (B·T, N, C)
@@ -134,7 +140,7 @@ class RelationalLSTM(nn.Module):
         state_kv = LinearGroup([ops_h.phi, ops_h.g])  # weights concatenated once, reused every step
         steps = []
         # unbind, not [:, step]: the backward of T slices would write T full-size zero tensors.
-        for gates_x, q in zip(input_gates.unbind(1), q_h.unbind(1)):
+        for gates_x, q in zip(input_gates.unbind(1), q_h.unbind(1), strict=True):
             k, v = state_kv(h)
             h, c = self.cell.update(gates_x + ops_h.attend_projected(q, k, v), c)
             steps.append((h, c))

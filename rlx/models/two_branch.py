@@ -11,19 +11,22 @@ Modules here only wire submodules that `rlx.models.build` has built:
 
 All map (B, T, C_in, H, W) to (B, num_classes) logits.
 """
+
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from rlx.models.backbones import Backbone
+from rlx.models.backbones import SplitBackbone
 from rlx.models.relational_lstm import RelationalLSTM
 
 
 class RelationalBranch(nn.Module):
     """(B, T, C, h, w) conv5_k maps -> (B, C) video vector from H_T."""
 
-    def __init__(self, norm: nn.Module, rlstm: RelationalLSTM, expand: nn.Conv2d, block: nn.Module, head_norm: nn.Module) -> None:
+    def __init__(
+        self, norm: nn.Module, rlstm: RelationalLSTM, expand: nn.Conv2d, block: nn.Module, head_norm: nn.Module
+    ) -> None:
         super().__init__()
         self.norm = norm
         self.rlstm = rlstm
@@ -42,7 +45,7 @@ class RelationalBranch(nn.Module):
 class TwoBranchNet(nn.Module):
     def __init__(
         self,
-        backbone: Backbone,
+        backbone: SplitBackbone,
         insert_after: int,
         local: bool,
         relational: RelationalBranch | None,
@@ -74,7 +77,7 @@ class TwoBranchNet(nn.Module):
 class TSNNet(nn.Module):
     """TSN: every snippet classified on its own, scores averaged (segmental consensus)."""
 
-    def __init__(self, backbone: Backbone, classifier: nn.Linear, dropout: float) -> None:
+    def __init__(self, backbone: SplitBackbone, classifier: nn.Linear, dropout: float) -> None:
         super().__init__()
         self.backbone = backbone
         self.dropout = nn.Dropout(dropout)

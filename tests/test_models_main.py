@@ -1,4 +1,5 @@
-"""`python -m rlx.models`: the model summary command (the quick-start main job for now)."""
+"""`python -m rlx.models` (rlx/models/__main__.py): the model summary command."""
+
 from rlx.models.__main__ import main
 
 
@@ -11,8 +12,23 @@ def test_summary_prints_shapes_and_parameter_count(capsys):
 
 
 def test_flow_stream_uses_2L_channels(capsys):
-    assert main(["--set", "data.modality=flow", "--set", "data.new_length=10", "--set", "data.input_size=64",
-                 "--set", "data.num_segments=2", "--set", "model.arch=tsn"]) == 0
+    assert (
+        main(
+            [
+                "--set",
+                "data.modality=flow",
+                "--set",
+                "data.new_length=10",
+                "--set",
+                "data.input_size=64",
+                "--set",
+                "data.num_segments=2",
+                "--set",
+                "model.arch=tsn",
+            ]
+        )
+        == 0
+    )
     assert "input      (2, 2, 20, 64, 64)" in capsys.readouterr().out
 
 
