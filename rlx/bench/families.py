@@ -47,9 +47,9 @@ from rlx.eval.families import FAMILIES
 from rlx.eval.families import family_accuracy as accuracy
 from rlx.models import build_model
 from rlx.train.data import TrialData
-from rlx.train.prepare import prepare_dataset
 from rlx.train.fit import make_optimizer, seed_everything
 from rlx.train.loop import StepOptions, predict, train_one_epoch
+from rlx.train.prepare import prepare_dataset
 
 ARCHS = ("local", "nonlocal", "two_branch")
 SEEDS = (0, 1)

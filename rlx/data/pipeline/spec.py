@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from rlx.config import Modality
+from rlx.config import Modality, NumCrops
 from rlx.data.transforms import CHANNELS, TSN_SCALES, Augment
 
 Mode = Literal["train", "val", "test"]
@@ -46,8 +46,8 @@ class PipelineSpec:
             raise ValueError(f"modality must be {' or '.join(modalities)}, got {self.modality!r}")
         if min(self.num_segments, self.new_length, self.input_size, self.num_groups, self.decode_batch_size) < 1:
             raise ValueError("num_segments, new_length, input_size, num_groups, decode_batch_size must be >= 1")
-        if self.num_crops not in (1, 5):
-            raise ValueError(f"num_crops must be 1 or 5, got {self.num_crops}")
+        if self.num_crops not in get_args(NumCrops):
+            raise ValueError(f"num_crops must be {' or '.join(map(str, get_args(NumCrops)))}, got {self.num_crops}")
         if 0 < self.short_side < self.input_size:
             raise ValueError(f"short_side {self.short_side} is smaller than input_size {self.input_size}")
         if self.multilabel and self.num_classes < 1:
