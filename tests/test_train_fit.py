@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from rlx.config import RunConfig
+from rlx.train import progress
 from rlx.train.checkpoint import FolderStore, load_state
 from rlx.train.fit import Replica, fit, seed_everything
 from rlx.train.loop import Normalizer
@@ -186,3 +187,16 @@ def test_seed_everything_depends_on_seed_epoch_and_rank():
         seed_everything(*args)
         draws.append((torch.rand(1).item(), float(np.random.rand())))
     assert draws[0] == draws[1] and len(set(draws)) == 4
+
+
+def test_rank_0_prints_heartbeats_inside_epochs_and_the_test(tmp_path, capfd, monkeypatch):
+    monkeypatch.setattr(progress, "HEARTBEAT_S", 0.0)  # a line after every step
+    fit(cfg(**{"optim.epochs": 1, "optim.milestones": []}), MemorySource(), FolderStore(tmp_path / "r"), name="hb")
+    lines = capfd.readouterr().out.splitlines()
+    assert [ln.split(",")[0] for ln in lines if " videos/s" in ln] == [
+        "[hb] epoch 1/1: 4/8 videos",
+        "[hb] epoch 1/1: 8/8 videos",
+        "[hb] test: 4/6 videos",
+        "[hb] test: 6/6 videos",
+    ]
+    assert any(ln.startswith("[hb] epoch 1/1: loss=") for ln in lines)

@@ -9,6 +9,7 @@ scores (and a confusion matrix) with the tracker for fusion and reports.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +53,12 @@ def final_evaluation(
     rank: int,
     world: int,
     tracker: Tracker | None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> dict[str, float]:
     """The paper's protocol on test and on the validation hold-out; scores to the tracker."""
     reduce = "max" if cfg.data.multilabel else "mean"
     batches = data.final_batches(rank, world)
-    both = gather_predictions(predict(model, batches, data.normalizer, opts, cfg.eval.view_budget, reduce))
+    both = gather_predictions(predict(model, batches, data.normalizer, opts, cfg.eval.view_budget, reduce, on_batch))
     test_rows, val_rows = data.rows("test"), data.rows("val")
     test = subset_predictions(both, {r["video_id"] for r in test_rows}, len(test_rows), cfg.data.multilabel)
     val = subset_predictions(both, {r["video_id"] for r in val_rows}, len(val_rows), cfg.data.multilabel)

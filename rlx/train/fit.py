@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from rlx.train.checkpoint import restore, save_state
 from rlx.train.evaluation import evaluation_metrics, final_evaluation
 from rlx.train.interfaces import BatchSource, CheckpointStore, Tracker
 from rlx.train.loop import StepOptions, gather_predictions, predict, train_one_epoch
+from rlx.train.progress import Heartbeat, epoch_line, write_line
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,9 @@ def fit(
         seed_everything(cfg.train.seed, epoch, rank)
         if rank == 0:
             note(store.folder, f"epoch {epoch} started")
-        stats = train_one_epoch(model, data.train_batches(epoch - 1, rank, world), optimizer, data.normalizer, opts)
+        beat = heartbeat(rank, f"[{name}] epoch {epoch}/{epochs}", len(data.rows("train")) // world)
+        batches = data.train_batches(epoch - 1, rank, world)
+        stats = train_one_epoch(model, batches, optimizer, data.normalizer, opts, on_step=beat)
         scheduler.step()
         maybe_inject_fault(cfg.train.fail_at_epoch, epoch, rank, store)
         val = gather_predictions(predict(model, data.val_batches(rank, world), data.normalizer, opts))
@@ -127,22 +129,33 @@ def fit(
         if tracker is not None:
             tracker.log_metrics(metrics, step=epoch)
         if rank == 0:
-            print_progress(name, metrics, epochs, epoch - start_epoch, time.perf_counter() - started)
+            write_line(epoch_line(name, metrics, epochs, epoch - start_epoch, time.perf_counter() - started))
         if epoch == epochs:
             # The test rides on the last epoch's report: under Ray Train each report waits for the
             # controller's poll (~2 s), and a Tune scheduler expects its metric in every report anyway.
-            metrics = {**metrics, **final_evaluation(model, data, cfg, opts, rank, world, tracker)}
+            beat = heartbeat(rank, f"[{name}] test", _final_videos(data) // world)
+            metrics = {**metrics, **final_evaluation(model, data, cfg, opts, rank, world, tracker, beat)}
         write = _state_writer(model, optimizer, scheduler, epoch, metrics) if rank == 0 else None
         store.save(epoch, metrics, write)
 
     if start_epoch >= epochs:  # restarted after the last checkpoint: test again, report once
-        final = final_evaluation(model, data, cfg, opts, rank, world, tracker)
+        beat = heartbeat(rank, f"[{name}] test", _final_videos(data) // world)
+        final = final_evaluation(model, data, cfg, opts, rank, world, tracker, beat)
         metrics = {**metrics, "epoch": epochs, **final}
         store.report(metrics)
     if tracker is not None:
         tracker.set_tags({"rlx.checkpoint": store.location(epochs)})
         tracker.finish("FINISHED")
     return metrics
+
+
+def heartbeat(rank: int, label: str, total: int) -> Callable[..., None] | None:
+    """Rank 0's progress callback for a long phase (lines every HEARTBEAT_S seconds); None on other ranks."""
+    return Heartbeat(label, total).tick if rank == 0 else None
+
+
+def _final_videos(data: BatchSource) -> int:
+    return len(data.rows("test")) + len(data.rows("val"))
 
 
 def _state_writer(model, optimizer, scheduler, epoch: int, metrics: dict[str, float]) -> Callable[[Path], Path]:
@@ -167,18 +180,3 @@ def maybe_inject_fault(fail_at_epoch: int, epoch: int, rank: int, store: Checkpo
     marker.write_text(f"fault injected in epoch {epoch}\n")
     log.warning("fault injection: exiting worker process in epoch %d", epoch)
     os._exit(1)
-
-
-def print_progress(name: str, metrics: dict[str, float], epochs: int, done_here: int, elapsed: float) -> None:
-    """One line per epoch with an ETA, in words."""
-    epoch = int(metrics["epoch"])
-    eta = elapsed / done_here * (epochs - epoch)
-    shown = ("train/loss", "train/top1", "val/top1", "val/mAP")
-    parts = [f"{k.removeprefix('train/')}={v:.3f}" for k, v in metrics.items() if k in shown]
-    # Straight to the process's stdout: Ray Train V2 patches print() to log *and* tee when stdout is wrapped,
-    # which printed every line twice.
-    sys.__stdout__.write(
-        f"[{name}] epoch {epoch}/{epochs}: {' '.join(parts)} ({metrics['time/epoch_s']:.0f} s, "
-        f"data wait {metrics['data/wait_fraction']:.0%}, ETA {eta / 60:.1f} min)\n"
-    )
-    sys.__stdout__.flush()

@@ -132,7 +132,10 @@ def train_one_epoch(
     opts: StepOptions,
     on_step: Callable[[int, float], None] | None = None,
 ) -> EpochStats:
-    """One pass over `batches`; returns metrics summed over all ranks."""
+    """One pass over `batches`; returns metrics summed over all ranks.
+
+    `on_step(videos, loss)` is called after every step with this rank's videos so far and the step's loss.
+    """
     model.train()
     start = time.perf_counter()
     loss_sum = correct = videos = steps = skipped = 0.0
@@ -159,7 +162,7 @@ def train_one_epoch(
         videos += n
         steps += 1
         if on_step is not None:
-            on_step(int(steps), loss.item())
+            on_step(int(videos), loss.item())
     loss_sum, correct, videos, skipped = _global_sum([loss_sum, correct, videos, skipped], opts.device)
     return EpochStats(
         loss=loss_sum / max(videos, 1),
@@ -180,6 +183,7 @@ def predict(
     opts: StepOptions,
     view_budget: int = 20,
     reduce: ViewReduce = "mean",
+    on_batch: Callable[[int], None] | None = None,
 ) -> Predictions:
     """Video-level logits on this rank's share of the data.
 
@@ -187,7 +191,8 @@ def predict(
     forward pass, so 20-view testing of a large model never needs 20× the
     memory, and reduced over views: the mean of the logits (the paper's
     20-view protocol averages scores before softmax) or the max (Charades
-    clips).
+    clips). `on_batch(videos)` is called after each batch with this rank's
+    videos so far.
     """
     model.eval()
     ids: list[str] = []
@@ -211,6 +216,8 @@ def predict(
             logits = logits.mean(dim=1) if reduce == "mean" else logits.amax(dim=1)
         loss_sum += loss_fn(logits, batch, opts.multilabel, opts.device).item() * len(logits)
         videos += len(logits)
+        if on_batch is not None:
+            on_batch(int(videos))
         ids.extend(str(v) for v in batch["video_id"])
         scores.append(logits.cpu().numpy())
         labels.append(np.asarray(batch["labels"] if opts.multilabel else batch["label"]))
