@@ -15,20 +15,29 @@ into their own run folders.
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 import os
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunStatus, RunTag
+from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
 
 RUN_KEY_TAG = "rlx.run_key"
 PARENT_TAG = "mlflow.parentRunId"
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value
+DATASET_CONTEXT_TAG = "mlflow.data.context"  # what the MLflow UI shows beside a run's dataset (train, eval, ...)
+SYSTEM_METRICS_INTERVAL_S = 10.0  # seconds between samples of a run's system metrics (one MLflow step each)
+RUN_POLL_S = 1.0  # how often system metrics look for their run until it is RUNNING
+
+log = logging.getLogger(__name__)
 
 
 def default_tracking_uri(workdir: str | Path | None = None) -> str:
@@ -94,6 +103,30 @@ class RunTracker:
     def metric_history(self, key: str) -> list[tuple[int, float]]:
         return [(m.step, m.value) for m in self.client.get_metric_history(self.run_id, key)]
 
+    def log_dataset(
+        self,
+        name: str,
+        digest: str,
+        source: str | Path,
+        profile: Mapping[str, Any],
+        columns: Sequence[tuple[str, str]] = (),
+        context: str = "train",
+    ) -> None:
+        """A local dataset as an input of the run (MLflow's Datasets panel); the same name and digest again is a no-op.
+
+        `columns` are (name, MLflow type) pairs, shown as the dataset's schema.
+        """
+        schema = json.dumps({"mlflow_colspec": [{"type": kind, "name": col} for col, kind in columns]})
+        dataset = Dataset(
+            name,
+            digest,
+            source_type="local",
+            source=json.dumps({"uri": str(source)}),
+            schema=schema if columns else None,
+            profile=json.dumps(dict(profile)),
+        )
+        self.client.log_inputs(self.run_id, [DatasetInput(dataset, [InputTag(DATASET_CONTEXT_TAG, context)])])
+
 
 def get_or_create_experiment(client: MlflowClient, name: str, uri: str) -> str:
     experiment = client.get_experiment_by_name(name)
@@ -145,6 +178,86 @@ def open_run(
     return RunTracker(client, run_id, experiment_id)
 
 
+class SystemMetrics:
+    """MLflow's system metrics of this machine (CPU, memory, disk, network; GPUs where nvidia-ml-py finds them)
+    logged to the run with key `run_key` as `system/<node_id>/<metric>`, one step every `interval_s`.
+
+    A thread waits for the run to exist and be RUNNING (rank 0 opens it in the background; the other ranks
+    only look it up), then starts MLflow's `SystemMetricsMonitor`, whose steps continue those of a resumed
+    run. It ends by `stop()` (also before the run appeared) or by itself once the run is no longer RUNNING.
+    MLflow's MLFLOW_SYSTEM_METRICS_* environment variables override interval and node id.
+    """
+
+    def __init__(
+        self,
+        experiment: str,
+        run_key: str,
+        *,
+        node_id: str | None = None,
+        tracking_uri: str | None = None,
+        interval_s: float = SYSTEM_METRICS_INTERVAL_S,
+        wait_s: float = 600.0,
+    ) -> None:
+        self.experiment, self.run_key, self.node_id = experiment, run_key, node_id
+        self.tracking_uri = tracking_uri or default_tracking_uri()
+        self.interval_s, self.wait_s = interval_s, wait_s
+        self.monitor: SystemMetricsMonitor | None = None
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._start_when_running, name="rlx-system-metrics", daemon=True).start()
+
+    def _start_when_running(self) -> None:
+        run_id = self._wait_for_run()
+        if run_id is None:
+            return
+        # Its start/stop/"no GPU" INFO lines would repeat for every worker of every trial.
+        logging.getLogger("mlflow.system_metrics").setLevel(logging.WARNING)
+        try:
+            monitor = SystemMetricsMonitor(
+                run_id,
+                sampling_interval=self.interval_s,
+                resume_logging=True,
+                node_id=self.node_id,
+                tracking_uri=self.tracking_uri,
+            )
+        except Exception as error:  # metrics about the machine must never fail a run
+            log.warning("no system metrics for MLflow run %s: %s", self.run_key, error)
+            return
+        with self._lock:
+            if not self._stopped.is_set():
+                monitor.start()
+                self.monitor = monitor
+
+    def _wait_for_run(self) -> str | None:
+        deadline = time.monotonic() + self.wait_s
+        while not self._stopped.is_set():
+            run_id = self._running_run_id()
+            if run_id is not None:
+                return run_id
+            if time.monotonic() > deadline:
+                log.warning("no RUNNING MLflow run %s after %.0f s: no system metrics", self.run_key, self.wait_s)
+                return None
+            self._stopped.wait(RUN_POLL_S)
+        return None
+
+    def _running_run_id(self) -> str | None:
+        try:
+            run = find_run(self.experiment, self.run_key, self.tracking_uri)
+            if run is not None and run.client.get_run(run.run_id).info.status == "RUNNING":
+                return run.run_id
+        except Exception as error:  # an unreachable store: the run's own tracker reports it
+            log.debug("looking up MLflow run %s: %s", self.run_key, error)
+        return None
+
+    def stop(self) -> None:
+        """Stop sampling and log what was aggregated; safe to call more than once."""
+        with self._lock:
+            self._stopped.set()
+            monitor, self.monitor = self.monitor, None
+        if monitor is not None:
+            monitor.finish()
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """A finished run as read back: ids, tags, params and final metric values."""
@@ -190,6 +303,24 @@ def download_artifact(run_id: str, artifact_path: str, dst_dir: str | Path, trac
     """A run's artifact copied into `dst_dir`; returns the local path."""
     client = MlflowClient(tracking_uri=tracking_uri or default_tracking_uri())
     return Path(client.download_artifacts(run_id, artifact_path, str(dst_dir)))
+
+
+def log_artifacts(
+    run_id: str, folder: str | Path, artifact_path: str | None = None, tracking_uri: str | None = None
+) -> None:
+    """Every file under `folder` as artifacts of a run, under `artifact_path` (the folder's layout kept)."""
+    MlflowClient(tracking_uri=tracking_uri or default_tracking_uri()).log_artifacts(run_id, str(folder), artifact_path)
+
+
+def set_run_tags(run_id: str, tags: Mapping[str, Any], tracking_uri: str | None = None) -> None:
+    """Tags on an existing run (any status), in one request."""
+    RunTracker(MlflowClient(tracking_uri=tracking_uri or default_tracking_uri()), run_id, "").set_tags(tags)
+
+
+def experiment_id(experiment: str, tracking_uri: str | None = None) -> str | None:
+    """The id of the experiment of that name (as in the MLflow UI's URLs), or None."""
+    exp = MlflowClient(tracking_uri=tracking_uri or default_tracking_uri()).get_experiment_by_name(experiment)
+    return exp.experiment_id if exp is not None else None
 
 
 def run_record(run_id: str, tracking_uri: str | None = None) -> RunRecord:

@@ -1,9 +1,14 @@
 """MLflow tracking: deterministic run keys resume the same run; params are idempotent."""
 
+import json
+import time
+
 import pytest
 
+from rlx import tracking
 from rlx.tracking import (
     ExperimentNotFound,
+    SystemMetrics,
     default_tracking_uri,
     experiment_runs,
     list_artifacts,
@@ -82,3 +87,62 @@ def test_experiment_runs_history_and_artifacts_read_back(uri, tmp_path):
     assert list_artifacts(a.run_id, "scores", uri) == ["scores/test.parquet"]
     with pytest.raises(ExperimentNotFound, match="experiment 'nope' not found .*experiments there: .*exp"):
         experiment_runs("nope", uri)
+
+
+def test_a_dataset_input_is_logged_once_with_its_name_digest_profile_and_schema(uri, tmp_path):
+    run = open_run("exp", "k", tracking_uri=uri)
+    profile = {"split": 1, "subsets": {"train": 3, "val": 1, "test": 2}, "classes": ["a", "b"]}
+    columns = (("video_id", "string"), ("label", "integer"))
+    run.log_dataset("ucf101-split1", "0123456789abcdef", tmp_path / "prepared", profile, columns)
+    again = open_run("exp", "k", tracking_uri=uri)  # a resumed run logs it again: still one input
+    again.log_dataset("ucf101-split1", "0123456789abcdef", tmp_path / "prepared", profile, columns)
+    (entry,) = again.client.get_run(run.run_id).inputs.dataset_inputs
+    dataset = entry.dataset
+    assert (dataset.name, dataset.digest, dataset.source_type) == ("ucf101-split1", "0123456789abcdef", "local")
+    assert json.loads(dataset.source) == {"uri": str(tmp_path / "prepared")}
+    assert json.loads(dataset.profile) == profile
+    assert json.loads(dataset.schema) == {
+        "mlflow_colspec": [{"type": "string", "name": "video_id"}, {"type": "integer", "name": "label"}]
+    }
+    assert [(t.key, t.value) for t in entry.tags] == [("mlflow.data.context", "train")]
+
+
+def _wait_for(condition, timeout_s=10.0):
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.fixture
+def fast_polls(monkeypatch):
+    monkeypatch.setattr(tracking, "RUN_POLL_S", 0.05)
+    for name in ("SAMPLING_INTERVAL", "SAMPLES_BEFORE_LOGGING", "NODE_ID"):  # MLflow's overrides
+        monkeypatch.delenv(f"MLFLOW_SYSTEM_METRICS_{name}", raising=False)
+
+
+def test_system_metrics_wait_for_the_run_then_log_under_the_node_prefix(uri, fast_polls):
+    open_run("exp", "other", tracking_uri=uri)  # the store exists; the run does not yet
+    system = SystemMetrics("exp", "k", node_id="rank_1", tracking_uri=uri, interval_s=0.2)
+    assert not _wait_for(lambda: system.monitor is not None, timeout_s=0.3)  # no run yet: nothing started
+    run = open_run("exp", "k", tracking_uri=uri)  # what rank 0 does in the background
+    cpu = "system/rank_1/cpu_utilization_percentage"
+    assert _wait_for(lambda: cpu in run.client.get_run(run.run_id).data.metrics)
+    system.stop()
+    metrics = run.client.get_run(run.run_id).data.metrics
+    assert all(key.startswith("system/rank_1/") for key in metrics), sorted(metrics)
+    assert 0.0 <= metrics[cpu] <= 100.0 and metrics["system/rank_1/system_memory_usage_megabytes"] > 0
+    steps = [step for step, _ in run.metric_history(cpu)]
+    assert steps == list(range(len(steps)))  # one step per sample, from 0
+    time.sleep(0.4)  # stopped: no more samples
+    assert [step for step, _ in run.metric_history(cpu)] == steps
+    system.stop()  # idempotent
+
+
+def test_system_metrics_stopped_before_their_run_appears_start_nothing(uri, fast_polls):
+    system = SystemMetrics("exp", "never", node_id="rank_0", tracking_uri=uri, interval_s=0.2)
+    time.sleep(0.1)
+    system.stop()
+    open_run("exp", "never", tracking_uri=uri)
+    time.sleep(0.2)
+    assert system.monitor is None

@@ -2,23 +2,74 @@
 
 from __future__ import annotations
 
-import threading
+import hashlib
+import json
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 import yaml
 
-from rlx.config import RunConfig
+from rlx.config import DataConfig, RunConfig
 from rlx.train.context import RunContext
-from rlx.train.tracker import BackgroundTracker, open_run_tracker
+from rlx.train.tracker import describe_prepared, open_run_tracker
 
 
-def test_a_run_records_its_config_and_where_it_ran(tmp_path):
+@pytest.fixture
+def prepared(tmp_path):
+    """A prepared dataset folder as rlx.train.prepare leaves it: 3 train, 1 val, 2 test videos of 2 classes."""
+    folder = tmp_path / "prepared"
+    folder.mkdir()
+    table = pa.table(
+        {
+            "video_id": ["a", "b", "c", "d", "e", "f"],
+            "label": pa.array([0, 1, 0, 1, 0, 1], pa.int32()),
+            "num_frames": pa.array([40, 40, 41, 40, 39, 40], pa.int32()),
+            "fps": pa.array([25.0] * 6, pa.float32()),
+            "labels": pa.array([[0], [1], [0], [1], [0], [1]], pa.list_(pa.int32())),
+            "subset": ["train", "train", "val", "test", "train", "test"],
+        }
+    )
+    pq.write_table(table, folder / "index.parquet")
+    (folder / "classes.txt").write_text("ApplyEyeMakeup\nApplyLipstick\n")
+    (folder / "source.json").write_text(json.dumps({"root": "/videos", "layout": "video", "dataset": "ucf101"}))
+    return folder
+
+
+def test_a_prepared_dataset_is_named_digested_and_profiled(prepared):
+    described = describe_prepared(prepared, DataConfig(dataset="ucf101", split=2, modality="flow"))
+    assert described.name == "ucf101-split2-flow" and described.source == str(prepared)
+    assert described.digest == hashlib.sha256((prepared / "index.parquet").read_bytes()).hexdigest()[:16]
+    assert described.profile == {
+        "dataset": "ucf101",
+        "split": 2,
+        "modality": "flow",
+        "videos": 6,
+        "subsets": {"train": 3, "val": 1, "test": 2},
+        "num_classes": 2,
+        "classes_sha256": hashlib.sha256(b"ApplyEyeMakeup\nApplyLipstick").hexdigest()[:16],
+        "classes": ["ApplyEyeMakeup", "ApplyLipstick"],
+        "frames_root": "/videos",
+    }
+    assert described.columns == (
+        ("video_id", "string"),
+        ("label", "integer"),
+        ("num_frames", "integer"),
+        ("fps", "float"),
+        ("labels", "list<element: int32>"),
+        ("subset", "string"),
+    )
+    assert describe_prepared(prepared, DataConfig(dataset="synthetic")).name == "synthetic-split1"
+
+
+def test_a_run_records_its_config_and_where_it_ran(tmp_path, prepared):
     uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
     ctx = RunContext(
         name="r",
         storage=str(tmp_path / "runs"),
         tracking_uri=uri,
         experiment="e",
-        dataset_dir="/d",
+        dataset_dir=str(prepared),
         command="python -m rlx.train --config x.yaml",
     )
     cfg = RunConfig.from_flat({"model.arch": "tsn", "train.num_workers": 4})
@@ -33,28 +84,7 @@ def test_a_run_records_its_config_and_where_it_ran(tmp_path):
     assert yaml.safe_load(open(resolved))["train.num_workers"] == 4
     again = open_run_tracker(cfg, ctx, runner="ray")  # a resumed run continues the same MLflow run
     assert again.run_id == tracker.run_id
-
-
-def test_background_tracker_opens_once_in_another_thread_and_delegates():
-    calls, threads = [], []
-
-    class Fake:
-        def log_metrics(self, metrics, step):
-            calls.append(("metrics", dict(metrics), step))
-
-        def set_tags(self, tags):
-            calls.append(("tags", dict(tags)))
-
-        def finish(self, status="FINISHED"):
-            calls.append(("finish", status))
-
-    def opener():
-        threads.append(threading.current_thread().name)
-        return Fake()
-
-    tracker = BackgroundTracker(opener)
-    tracker.log_metrics({"a": 1.0}, step=2)
-    tracker.set_tags({"t": "v"})
-    tracker.finish()
-    assert calls == [("metrics", {"a": 1.0}, 2), ("tags", {"t": "v"}), ("finish", "FINISHED")]
-    assert len(threads) == 1 and threads[0].startswith("mlflow")
+    (entry,) = again.client.get_run(again.run_id).inputs.dataset_inputs  # its dataset logged once
+    assert entry.dataset.name == "synthetic-split1"  # the config's dataset (the default)
+    assert entry.dataset.digest == describe_prepared(prepared, cfg.data).digest
+    assert json.loads(entry.dataset.profile)["subsets"] == {"train": 3, "val": 1, "test": 2}

@@ -1,24 +1,30 @@
-"""The MLflow run of one training run: opened with its params and tags, possibly in the background.
+"""The MLflow run of one training run: opened with its params, tags and dataset input.
 
-Opening a run (importing MLflow, connecting to the store, logging ~50
-params) takes a second or two; `BackgroundTracker` does it in a thread
-while the first epoch trains and waits for it at first use, where an error
-(e.g. an unreachable server) surfaces.
+On Ray Train, rank 0 opens it in a thread (`rlx.train.background`) while the
+first epoch trains.
+
+The prepared dataset is the run's MLflow dataset input: named by dataset,
+split and modality, its digest that of the prepared index file, its profile
+the subset sizes and the classes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import platform
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import Counter
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Literal
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import torch
 import yaml
 
-from rlx.config import RunConfig
+from rlx.config import DataConfig, RunConfig
 from rlx.tracking import RunTracker, open_run
 from rlx.train.context import RunContext
 
@@ -50,26 +56,55 @@ def open_run_tracker(cfg: RunConfig, ctx: RunContext, runner: Literal["ray", "lo
         }
     )
     tracker.log_text(yaml.safe_dump(flat, sort_keys=True), "config/resolved.yaml")
+    dataset = describe_prepared(Path(ctx.dataset_dir), cfg.data)
+    tracker.log_dataset(dataset.name, dataset.digest, dataset.source, dataset.profile, dataset.columns)
     return tracker
 
 
-class BackgroundTracker:
-    """A `Tracker` whose run is opened in a thread; each call waits for it (only the first one can block)."""
+# MLflow's column types of the index's Arrow types; any other shows as Arrow names it.
+_MLFLOW_TYPES = {"string": "string", "int32": "integer", "int64": "long", "float": "float", "double": "double"}
+_MLFLOW_TYPES |= {"bool": "boolean", "binary": "binary", "large_string": "string"}
 
-    def __init__(self, open_tracker: Callable[[], Any]) -> None:
-        self._future: Future = ThreadPoolExecutor(1, thread_name_prefix="mlflow").submit(open_tracker)
 
-    def _tracker(self) -> Any:
-        return self._future.result()
+@dataclass(frozen=True)
+class PreparedDataset:
+    """A prepared dataset folder (rlx.train.prepare) as an MLflow dataset input."""
 
-    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
-        self._tracker().log_metrics(metrics, step)
+    name: str  # e.g. "ucf101-split1", "ucf101-split1-flow"
+    digest: str  # first 16 hex digits of the sha256 of index.parquet
+    source: str  # the prepared folder
+    profile: dict[str, Any]
+    columns: tuple[tuple[str, str], ...]  # (column of the index, MLflow type)
 
-    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
-        self._tracker().log_artifact(path, artifact_path)
 
-    def set_tags(self, tags: Mapping[str, Any]) -> None:
-        self._tracker().set_tags(tags)
+def describe_prepared(folder: Path, data: DataConfig) -> PreparedDataset:
+    """Name, digest, profile and schema of the prepared dataset in `folder`, which `data` was prepared into."""
+    index_path = folder / "index.parquet"
+    table = pq.read_table(index_path, columns=["subset"])
+    subsets = Counter(table.column("subset").to_pylist())
+    classes = (folder / "classes.txt").read_text().splitlines()
+    source = json.loads((folder / "source.json").read_text())
+    suffix = "" if data.modality == "rgb" else f"-{data.modality}"
+    profile = {
+        "dataset": data.dataset,
+        "split": data.split,
+        "modality": data.modality,
+        "videos": table.num_rows,
+        "subsets": {name: subsets.get(name, 0) for name in ("train", "val", "test")},
+        "num_classes": len(classes),
+        "classes_sha256": hashlib.sha256("\n".join(classes).encode()).hexdigest()[:16],
+        "classes": classes,
+        "frames_root": source.get("root", ""),
+    }
+    schema = pq.read_schema(index_path)
+    return PreparedDataset(
+        name=f"{data.dataset}-split{data.split}{suffix}",
+        digest=hashlib.sha256(index_path.read_bytes()).hexdigest()[:16],
+        source=str(folder),
+        profile=profile,
+        columns=tuple((field.name, _mlflow_type(field.type)) for field in schema),
+    )
 
-    def finish(self, status: str = "FINISHED") -> None:
-        self._tracker().finish(status)
+
+def _mlflow_type(arrow_type: pa.DataType) -> str:
+    return _MLFLOW_TYPES.get(str(arrow_type), str(arrow_type))

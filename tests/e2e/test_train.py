@@ -5,6 +5,7 @@ from the last checkpoint."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from pathlib import Path
 
@@ -102,6 +103,15 @@ def test_one_worker_trains_tests_on_20_views_and_logs_to_mlflow(ray_local, cache
     assert (artifacts / "config" / "resolved.yaml").is_file() and (
         artifacts / "plots" / "confusion_matrix.png"
     ).is_file()
+
+    # The worker's system metrics (MLflow's monitor, every 10 s) and the prepared dataset as the run's input.
+    assert 0.0 <= mlrun.data.metrics["system/rank_0/cpu_utilization_percentage"] <= 100.0
+    assert mlrun.data.metrics["system/rank_0/system_memory_usage_megabytes"] > 0
+    (entry,) = mlrun.inputs.dataset_inputs
+    assert entry.dataset.name == "synthetic-split1" and json.loads(entry.dataset.source) == {"uri": ctx.dataset_dir}
+    profile = json.loads(entry.dataset.profile)
+    assert profile["subsets"] == {s: int((index["subset"] == s).sum()) for s in ("train", "val", "test")}
+    assert profile["classes"] == classes
 
     ckpts = sorted(p.name for p in (Path(ctx.storage) / ctx.name).glob("epoch_*"))
     assert ckpts == ["epoch_0001", "epoch_0002"]
