@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from report_runs import RLSTM_SCORES, TSN_SCORES, frame, run, scores
 
-from rlx.report.ensembles import ensemble_metrics, ensemble_rows, seed_pairs
+from rlx.report.ensembles import ensemble_metrics, ensemble_outcomes, ensemble_rows, seed_pairs
 from rlx.report.selection import Selection, cell_results
 
 SEL = Selection("val/top1", "max")
@@ -65,3 +65,13 @@ def test_ensemble_rows_pair_tsn_with_each_partner_of_the_same_t():
 
 def test_no_ensemble_without_scores():
     assert ensemble_rows(cells(), {}.get) == []
+
+
+def test_ensemble_rows_carry_the_interval_of_the_averaged_logits():
+    stored = {r: scores(TSN_SCORES if r.startswith("tsn") else RLSTM_SCORES) for r in ("tsn0", "tsn1", "nl51", "tb0")}
+    tb = ensemble_rows(cells(), stored.get)[1]
+    assert tb.interval == "bootstrap over 8 test videos (1 run)"  # one pair with scores
+    assert tb.metrics.top1.low <= tb.metrics.top1.mean <= tb.metrics.top1.high
+    got = ensemble_outcomes(stored.get, [("tsn0", "tb0"), ("tsn1", "tb1")])
+    np.testing.assert_array_equal(got.scores[0], (TSN_SCORES + RLSTM_SCORES) / 2)
+    assert ensemble_outcomes(stored.get, [("tsn1", "tb1")]) is None

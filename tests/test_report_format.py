@@ -9,23 +9,30 @@ import numpy as np
 import pytest
 
 from rlx.config import Arch
+from rlx.eval.uncertainty import Comparison
 from rlx.report.boundary import BoundaryFlag, BoundaryRow
+from rlx.report.comparisons import ComparisonRow
 from rlx.report.ensembles import ENSEMBLE_PARTNERS
 from rlx.report.format import (
     ARCH_LABEL,
+    WITHIN_NOISE,
     Kind,
     Record,
     boundary_record,
     cell_text,
     comparable_text,
+    comparison_record,
     describe_range,
     family_record,
     fusion_record,
     leader_record,
     make_table,
+    p_text,
+    paper_inside_text,
     result_record,
     rgb_weight_text,
     split_record,
+    verdict_text,
 )
 from rlx.report.paper import PaperValue
 from rlx.report.per_class import FamilyRow
@@ -92,18 +99,28 @@ def test_result_record_columns_in_order():
         "insertion",
         "test top-1 (%)",
         "test top-1 (%) ±",
+        "test top-1 (%) CI low",
+        "test top-1 (%) CI high",
         "test mAP (%)",
         "test mAP (%) ±",
+        "test mAP (%) CI low",
+        "test mAP (%) CI high",
         "paper (%)",
         "paper source",
+        "paper inside our 95 % CI",
         "test top-5 (%)",
         "test top-5 (%) ±",
+        "test top-5 (%) CI low",
+        "test top-5 (%) CI high",
         "mean class acc (%)",
         "mean class acc (%) ±",
+        "mean class acc (%) CI low",
+        "mean class acc (%) CI high",
         "RGB weight",
         "trials",
         "seeds",
         "chosen",
+        "95 % CI",
         "runs",
         "command",
     ]
@@ -261,8 +278,12 @@ def test_fusion_and_family_labels():
         "T",
         "order (%)",
         "order (%) ±",
+        "order (%) CI low",
+        "order (%) CI high",
         "all (%)",
         "all (%) ±",
+        "all (%) CI low",
+        "all (%) CI high",
         "trials",
         "seeds",
         "runs",
@@ -275,3 +296,53 @@ def test_every_arch_and_ensemble_has_a_label_and_a_place():
     ensembles = {f"tsn+{partner}" for partner in ENSEMBLE_PARTNERS}
     assert set(ARCH_LABEL) == archs | ensembles
     assert set(ARCH_ORDER) == archs | ensembles and set(ARCH_ORDER[: len(archs)]) == archs  # models, then ensembles
+
+
+def test_cells_with_an_interval_and_p_values():
+    assert cell_text(92.04, math.nan, Kind.PERCENT, (86.36, 96.59)) == "92.0 [86.4, 96.6]"
+    assert cell_text(91.5, 0.71, Kind.PERCENT, (87.0, 95.0)) == "91.5 ± 0.7 [87.0, 95.0]"
+    assert cell_text(92.0, None, Kind.PERCENT, (math.nan, math.nan)) == "92.0"  # no scores: no interval
+    assert cell_text("0.031", None, Kind.P_VALUE) == "p = 0.031" and cell_text(1.0, None, Kind.P_VALUE) == "p = 1"
+    assert p_text(9.5e-7) == "p < 0.001" and p_text(0.3123) == "p = 0.31"
+    assert verdict_text(Comparison(3.0, -1.0, 7.0, 0.31, "paired bootstrap")) == WITHIN_NOISE == "within noise"
+    assert verdict_text(Comparison(3.0, 1.0, 7.0, 0.049, "paired bootstrap")) == "A better (p < 0.05)"
+    assert verdict_text(Comparison(-3.0, -7.0, -1.0, 0.01, "paired bootstrap")) == "B better (p < 0.05)"
+    assert verdict_text(Comparison(3.0, -1.0, 7.0, 0.05, "paired bootstrap")) == WITHIN_NOISE  # p = alpha
+
+
+def test_interval_columns_in_the_csv_merged_in_display():
+    table = make_table("t", "T", "", [Record().add("name", "a").add_stat("acc (%)", Stat(80.0, 2.0, 75.25, 84.75))])
+    assert list(table.frame.columns) == ["name", "acc (%)", "acc (%) ±", "acc (%) CI low", "acc (%) CI high"]
+    assert table.display().to_dict("records") == [{"name": "a", "acc (%)": "80.0 ± 2.0 [75.2, 84.8]"}]
+    bare = make_table("t", "T", "", [Record().add("name", "a").add_stat("acc (%)", Stat(80.0))])
+    assert list(bare.frame.columns) == ["name", "acc (%)"] and bare.display()["acc (%)"][0] == "80.0"
+
+
+def test_paper_inside_our_interval():
+    paper = PaperValue("Table 4", "ucf101", 1, "spatial", "two_branch", 8, "conv5_2", "top1", 88.7)
+    inside = result(paper=paper, metrics=Metrics(top1=Stat(88.0, math.nan, 86.0, 90.0)))
+    assert paper_inside_text(inside) == "yes"
+    assert paper_inside_text(result(paper=paper, metrics=Metrics(top1=Stat(80.0, math.nan, 78.0, 82.0)))) == (
+        "no: above"
+    )
+    assert paper_inside_text(result(paper=paper, metrics=Metrics(top1=Stat(95.0, math.nan, 93.0, 97.0)))) == (
+        "no: below"
+    )
+    assert paper_inside_text(result(paper=paper, metrics=Metrics(top1=Stat(88.0)))) == "no interval"
+    assert paper_inside_text(result()) is None
+    assert result_record(inside).values["paper inside our 95 % CI"] == "yes"
+
+
+def test_comparison_record():
+    a = result(arch="two_branch", metrics=Metrics(top1=Stat(95.5, math.nan, 90.9, 98.9)), run_ids=("ra",))
+    b = result(arch="local", metrics=Metrics(top1=Stat(71.6, math.nan, 62.5, 80.7)), run_ids=("rb",))
+    cmp = Comparison(23.9, 15.9, 33.0, 9.5367e-07, "McNemar exact", (21, 0))
+    record = comparison_record(ComparisonRow("architectures", "synthetic", 1, a, b, "test/top1", cmp))
+    table = make_table("c", "C", "", [record])
+    shown = table.display().iloc[0]
+    assert shown["model A"] == "two-branch (spatial)" and shown["model B"] == "local only (spatial)"
+    assert shown["A (%)"] == "95.5 [90.9, 98.9]" and shown["B (%)"] == "71.6 [62.5, 80.7]"
+    assert shown["A - B (points)"] == "23.9 [15.9, 33.0]" and shown["p"] == "p < 0.001"
+    assert shown["test"] == "McNemar exact (only A right 21, only B right 0)"
+    assert shown["verdict"] == "A better (p < 0.05)" and shown["metric"] == "test top-1 (%)"
+    assert table.frame["p"][0] == "9.54e-07"  # 3 significant digits in the CSV

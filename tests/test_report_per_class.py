@@ -123,3 +123,24 @@ def test_softmax_rows_sum_to_one():
     p = softmax(np.array([[0.0, 0.0], [1000.0, 0.0]]))
     np.testing.assert_allclose(p, [[0.5, 0.5], [1.0, 0.0]])
     assert LABELS.shape == (8,)
+
+
+def test_each_class_gain_carries_a_paired_test_and_each_accuracy_its_interval():
+    cells = cell_results(frame(run("a", {"val/top1": 0.5}), run("b", {"val/top1": 0.5}, arch="tsn")), SEL)
+    stored = {"a": scores(RLSTM_SCORES), "b": scores(TSN_SCORES)}
+    (gains,) = class_gains(cells, stored.get)
+    biking = gains.tests[0]  # both class-3 videos: A right, B wrong -> exact McNemar p = 2 / 2^2 = 0.5
+    assert biking.discordant == (2, 0) and biking.p_value == 0.5 and biking.within_noise
+    assert biking.difference == 100.0 and biking.test == "McNemar exact"
+    assert gains.intervals_a[0] == (100.0, 100.0) and gains.intervals_b[0] == (0.0, 0.0)
+    assert gains.tests[1].p_value == 1.0  # no discordant video
+    assert len(gains.tests) == len(gains.classes) == len(gains.intervals_a)
+
+
+def test_family_accuracies_carry_their_intervals():
+    classes = ["appearance_red_square", "order_left_to_right", "order_right_to_left", "interaction_meet"]
+    right = logits([0, 0, 1, 1, 2, 2, 3, 3], [1.0] * 8)
+    cells = cell_results(frame(run("s", {"val/top1": 0.5}, dataset="synthetic")), SEL)
+    (row,) = family_rows(cells, {"s": scores(right, LABELS, classes)}.get)
+    assert (row.accuracy["order"].mean, row.accuracy["order"].low, row.accuracy["order"].high) == (100.0, 100.0, 100.0)
+    assert row.accuracy["all"].has_interval

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from report_runs import frame, run
+from report_runs import TSN_SCORES, frame, run, scores
 
 from rlx.report.per_run import fusion_rows, is_loss, leaderboard_rows
 from rlx.report.search import SearchedKey
@@ -77,3 +77,15 @@ def test_fusion_rows_top1_or_map_and_their_order():
     assert (tb.test_optimal_weight_rgb, tb.test_at_test_optimal, tb.paper_weight_rgb) == (0.5, 93.0, 0.45)
     assert (tb.rgb_run, tb.flow_run, tb.pairing, tb.command) == ("rgb-z", "flow-z", "equal-config", "cmd")
     assert math.isnan(tsn.test_optimal_weight_rgb)
+
+
+def test_leaderboard_and_fusion_rows_carry_intervals_from_stored_scores():
+    runs = frame(run("r1", {"val/top1": 0.7, "test/top1": 0.75}), run("r2", {"val/top1": 0.6, "test/top1": 0.5}))
+    stored = {"r1": scores(TSN_SCORES)}
+    rows = leaderboard_rows(runs, SEARCHED, Selection("val/top1", "max"), stored.get)
+    assert rows[0].metrics.top1.has_interval and rows[0].metrics.top1.low <= 75.0 <= rows[0].metrics.top1.high
+    assert not rows[1].metrics.top1.has_interval  # no stored scores
+    fusions = frame(run("f", {"val/top1": 0.9, "test/top1": 0.75}, stream="two-stream", kind="fusion"))
+    (fused,) = fusion_rows(fusions, {"f": scores(TSN_SCORES)}.get)
+    assert fused.test_interval.mean == 75.0 and fused.test_interval.has_interval
+    assert not fusion_rows(fusions)[0].test_interval.has_interval

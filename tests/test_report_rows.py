@@ -46,3 +46,9 @@ def test_insertion_point_is_not_shown_for_archs_without_rlstm():
     assert shown_insertion("tsn", "conv5_2") == "–" and shown_insertion("local", "conv5_1") == "–"
     assert shown_insertion("two_branch", "conv5_1") == "conv5_1"
     assert shown_insertion("tsn+nonlocal", "conv5_3") == "conv5_3"  # an ensemble shows its R-LSTM member's
+
+
+def test_a_stat_has_an_interval_only_with_both_bounds():
+    assert not Stat(80.0, 1.0).has_interval and not Stat(80.0, 1.0, 75.0).has_interval
+    assert Stat(80.0, 1.0, 75.0, 85.0).has_interval
+    assert mean_std([80.0, 90.0]).low != mean_std([80.0, 90.0]).low  # NaN: a mean over seeds has no interval yet

@@ -10,6 +10,7 @@ from report_runs import RLSTM_SCORES, TSN_SCORES, frame, run, scores
 from rlx.report import tables
 from rlx.report.load import Experiment
 from rlx.report.search import SearchedKey, SearchSpaceInfo
+from rlx.report.significance import NO_SCORES
 
 
 def experiment(*runs: dict, stored: dict | None = None, space: SearchSpaceInfo | None = None) -> Experiment:
@@ -47,7 +48,7 @@ def test_architectures_at_the_default_t_with_the_tsn_ensemble():
     assert list(f["paper (%)"].fillna(0)) == [87.0, 88.7, 0, 94.4]  # the paper has no TSN + two-branch
     assert list(f["RGB weight"].fillna("")) == ["", "", "", "0.45 (chosen on val)"]
     assert list(f["trials"]) == [2, 3, 5, 1] and list(f["seeds"]) == [2, 2, 2, 1]
-    assert list(f.columns[:9]) == [
+    assert list(f.columns[:11]) == [
         "dataset",
         "split",
         "stream",
@@ -56,6 +57,8 @@ def test_architectures_at_the_default_t_with_the_tsn_ensemble():
         "insertion",
         "test top-1 (%)",
         "test top-1 (%) ±",
+        "test top-1 (%) CI low",
+        "test top-1 (%) CI high",
         "paper (%)",
     ]
     assert "test mAP (%)" not in f  # no run has it
@@ -78,6 +81,7 @@ def test_splits_leaderboard_and_boundary():
     exp = ablation()
     splits = tables.splits_table(exp).frame
     assert list(splits["dataset"]) == ["UCF-101"] * 3 and list(splits["comparable"].str[:3]) == ["no:"] * 3
+    assert list(splits["95 % CI"].str[:9]) == ["bootstrap", "bootstrap", "no interv"]  # the fusion run: no scores
     assert tables.splits_table(experiment(run("s", {"val/top1": 0.5}, dataset="synthetic"))) is None
     board = tables.leaderboard_table(exp, [])
     assert list(board.frame["run"]) == ["tb0", "tb1", "tsn0", "tsn1", "tb6", "tbw", "fu"]
@@ -99,3 +103,35 @@ def test_gains_and_families_need_stored_scores():
     assert len(gains) == 1
     assert tables.gain_table(experiment(*exp.runs.to_dict("records")), cells) == (None, [])
     assert tables.family_table(exp, cells) == (None, [])  # no synthetic runs
+
+
+def test_arch_rows_carry_intervals_or_say_they_have_none():
+    table, cells = tables.arch_table(ablation())
+    f = table.frame.set_index("arch")
+    tsn = f.loc["TSN"]  # two seeds with the same scores: right on 6 of 8 videos
+    assert tsn["test top-1 (%) CI low"] <= 75.0 <= tsn["test top-1 (%) CI high"]
+    assert tsn["95 % CI"] == "bootstrap over 8 test videos (mean of 2 runs)"
+    assert list(table.frame["95 % CI"])[-1] == NO_SCORES  # the fusion run stored no scores
+    assert list(table.frame["paper inside our 95 % CI"].fillna("")) == [
+        "yes",
+        "yes",
+        "",
+        "no interval",
+    ]  # 8 videos: wide
+    assert "2000 resamples, seed 0" in table.caption
+    assert all(c.row.interval for c in cells)
+
+
+def test_comparison_table_tests_every_comparison_with_scores():
+    exp = ablation()
+    _, cells = tables.arch_table(exp)
+    table = tables.comparison_table(exp, cells)
+    f = table.frame
+    assert list(zip(f["comparison"], f["model A"], f["model B"], f["metric"], strict=True))[:2] == [
+        ("architectures", "two-branch (spatial)", "TSN (spatial)", "test top-1 (%)"),
+        ("architectures", "two-branch (spatial)", "TSN (spatial)", "mean class acc (%)"),
+    ]
+    assert set(f["comparison"]) == {"architectures", "ensemble vs its model"}  # the fusion run has no scores
+    assert list(f["test"])[0] == "paired bootstrap"  # two seeds each: seed means
+    assert "McNemar" in table.caption and "within noise" in table.caption
+    assert tables.comparison_table(experiment(run("s", {"val/top1": 0.5})), []) is None

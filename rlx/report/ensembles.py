@@ -3,17 +3,19 @@
 An ensemble row is the equal-weight average of two models' test logits
 (`scores/test.parquet`), run by run: the two cells' chosen runs are paired by
 seed, and each pair gives one set of test metrics; the row is their mean ±
-std. No model is loaded.
+std, with the 95 % interval of the pairs' averaged logits (bootstrap over test
+videos, `rlx.report.significance`). No model is loaded.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from rlx.eval.fusion import FusionError, align, fused_test_metrics
+from rlx.eval.fusion import FusionError, align, fuse, fused_test_metrics
 from rlx.eval.scores import ScoresOf
 from rlx.report.rows import TEST_METRICS, ResultRow, metrics_from
 from rlx.report.selection import CellResult, commands
+from rlx.report.significance import Outcomes, outcomes_from, row_with_intervals
 
 ENSEMBLE_PARTNERS = ("nonlocal", "two_branch")  # TSN + each of these
 
@@ -42,6 +44,23 @@ def ensemble_metrics(scores: ScoresOf, pairs: list[tuple[str, str]]) -> list[dic
     return results
 
 
+def ensemble_outcomes(scores: ScoresOf, pairs: list[tuple[str, str]]) -> Outcomes | None:
+    """The averaged logits of each pair with comparable scores, as Outcomes (None when none has)."""
+    tables = []
+    for run_a, run_b in pairs:
+        got_a, got_b = scores(run_a), scores(run_b)
+        if got_a is None or got_b is None:
+            continue
+        (frame_a, classes_a), (frame_b, classes_b) = got_a, got_b
+        try:
+            a, b = align(frame_a, frame_b, classes_a, classes_b, "test")
+        except FusionError:
+            continue
+        fused = fuse(a.scores.astype("float64"), b.scores.astype("float64"), 0.5)
+        tables.append((list(frame_a["video_id"]), a.labels, fused))
+    return outcomes_from(tables)
+
+
 def _pairable(a: ResultRow, b: ResultRow) -> bool:
     """Rows an ensemble may join: the same dataset, split, stream and T."""
     return (a.dataset, a.split, a.stream, a.T) == (b.dataset, b.split, b.stream, b.T)
@@ -65,21 +84,20 @@ def ensemble_rows(cells: list[CellResult], scores: ScoresOf) -> list[ResultRow]:
             results = ensemble_metrics(scores, pairs)
             if not results:
                 continue
-            out.append(
-                ResultRow(
-                    dataset=tsn.row.dataset,
-                    split=tsn.row.split,
-                    stream=tsn.row.stream,
-                    arch=f"tsn+{partner}",
-                    T=tsn.row.T,
-                    insertion=other.row.insertion,
-                    metrics=metrics_from({m: [100 * r[m] for r in results if m in r] for m in TEST_METRICS}),
-                    trials=tsn.row.trials + other.row.trials,
-                    seeds=len(results),
-                    chosen=None,
-                    run_ids=tuple(r for pair in pairs for r in pair),
-                    command=commands(pd.concat([tsn.chosen, other.chosen])),
-                    members=(tsn.row, other.row),
-                )
+            row = ResultRow(
+                dataset=tsn.row.dataset,
+                split=tsn.row.split,
+                stream=tsn.row.stream,
+                arch=f"tsn+{partner}",
+                T=tsn.row.T,
+                insertion=other.row.insertion,
+                metrics=metrics_from({m: [100 * r[m] for r in results if m in r] for m in TEST_METRICS}),
+                trials=tsn.row.trials + other.row.trials,
+                seeds=len(results),
+                chosen=None,
+                run_ids=tuple(r for pair in pairs for r in pair),
+                command=commands(pd.concat([tsn.chosen, other.chosen])),
+                members=(tsn.row, other.row),
             )
+            out.append(row_with_intervals(row, ensemble_outcomes(scores, pairs)))
     return out

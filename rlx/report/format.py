@@ -2,9 +2,10 @@
 
 A `Table` holds the numbers as written to `tables/<slug>.csv` (accuracies in
 percent, full run ids; a column "<label> ±" holds the std of column
-"<label>") and each column's `Kind`, from which `Table.display()` makes the
-strings of Markdown and HTML ("63.6 ± 2.1", short run ids). Columns no row
-has a value for are left out.
+"<label>", columns "<label> CI low" / "<label> CI high" its 95 % interval)
+and each column's `Kind`, from which `Table.display()` makes the strings of
+Markdown and HTML ("63.6 ± 2.1 [58.0, 69.3]", "p = 0.031", short run ids).
+Columns no row has a value for are left out.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rlx.eval.uncertainty import ALPHA, Comparison
 from rlx.report.boundary import BoundaryRow
+from rlx.report.comparisons import ComparisonRow
 from rlx.report.per_class import ClassGains, FamilyRow
 from rlx.report.per_run import FusionRow, LeaderRow, is_loss
 from rlx.report.rows import Metrics, ResultRow, SplitRow, Stat, shown_insertion
@@ -40,6 +43,8 @@ METRIC_LABEL = {
     "test/mean_class_acc": "mean class acc (%)",
 }
 STD = " ±"  # a column "<label> ±" holds the std of column "<label>"
+CI_LOW, CI_HIGH = " CI low", " CI high"  # columns "<label> CI low/high" hold the 95 % interval of "<label>"
+WITHIN_NOISE = "within noise"
 ENSEMBLE_CHOSEN = "equal-weight average of the two models' test logits"
 
 
@@ -49,6 +54,7 @@ class Kind(Enum):
     PLAIN = "plain"  # str(); floats to 4 significant digits (their std to 3)
     PERCENT = "percent"  # percentages and percentage points: 1 decimal
     RUN_IDS = "run ids"  # space-separated MLflow run ids, shortened to 8 characters
+    P_VALUE = "p-value"  # "p = 0.031", "p < 0.001"
 
 
 def arch_label(arch: str) -> str:
@@ -63,30 +69,71 @@ class Table:
     frame: pd.DataFrame  # as written to the CSV
     kinds: Mapping[str, Kind] = field(default_factory=dict)  # by column label; PLAIN when absent
     stds: Mapping[str, str] = field(default_factory=dict)  # label -> the label of its std column
+    intervals: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # label -> its CI low / high columns
 
     def display(self) -> pd.DataFrame:
-        """Strings for Markdown/HTML: mean ± std merged, percentages to 1 decimal, run ids shortened."""
-        std_columns = set(self.stds.values())
+        """Strings for Markdown/HTML: mean ± std [interval] merged, percentages to 1 decimal, run ids shortened."""
+        hidden = set(self.stds.values()) | {c for pair in self.intervals.values() for c in pair}
         out = {}
         for col in self.frame.columns:
-            if col in std_columns:
+            if col in hidden:
                 continue
             std = self.frame.get(self.stds.get(col, ""))
+            low_col, high_col = self.intervals.get(col, ("", ""))
+            low, high = self.frame.get(low_col), self.frame.get(high_col)
             kind = self.kinds.get(col, Kind.PLAIN)
-            out[col] = [cell_text(v, None if std is None else std.iloc[i], kind) for i, v in enumerate(self.frame[col])]
+            out[col] = [
+                cell_text(
+                    v,
+                    None if std is None else std.iloc[i],
+                    kind,
+                    None if low is None or high is None else (low.iloc[i], high.iloc[i]),
+                )
+                for i, v in enumerate(self.frame[col])
+            ]
         return pd.DataFrame(out, columns=list(out))
 
 
-def cell_text(value: Any, std: Any, kind: Kind) -> str:
-    """One cell as shown: "–" for a missing value; floats by `kind`, with " ± std" when there is one."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, (float, np.floating)) and math.isnan(value))
+
+
+def interval_text(low: float, high: float) -> str:
+    """ "[86.4, 96.6]": a 95 % interval in percent (or percentage points)."""
+    return f"[{low:.1f}, {high:.1f}]"
+
+
+def p_text(p: float) -> str:
+    """ "p = 0.031" (2 significant digits), "p < 0.001"."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+
+
+def p_value(result: Comparison) -> str:
+    """The p-value as stored in the CSV: 3 significant digits, as text (the CSV's floats have 4 decimals)."""
+    return f"{result.p_value:.3g}"
+
+
+def verdict_text(result: Comparison) -> str:
+    """ "within noise" (p >= ALPHA), else which side is better."""
+    if result.within_noise:
+        return WITHIN_NOISE
+    return f"A better (p < {ALPHA:g})" if result.difference > 0 else f"B better (p < {ALPHA:g})"
+
+
+def cell_text(value: Any, std: Any, kind: Kind, interval: tuple[Any, Any] | None = None) -> str:
+    """One cell as shown: "–" for a missing value; floats by `kind`, with " ± std" and " [low, high]" when present."""
+    if _missing(value):
         return "–"
     if kind is Kind.RUN_IDS:
         return " ".join(v[:8] for v in str(value).split())
+    if kind is Kind.P_VALUE:
+        return p_text(float(value))
     if isinstance(value, (float, np.floating)):
         text = f"{value:.1f}" if kind is Kind.PERCENT else f"{value:.4g}"
-        if std is not None and not (isinstance(std, float) and math.isnan(std)):
+        if not _missing(std):
             text += f" ± {std:.1f}" if kind is Kind.PERCENT else f" ± {std:.3g}"
+        if interval is not None and not (_missing(interval[0]) or _missing(interval[1])):
+            text += " " + interval_text(float(interval[0]), float(interval[1]))
         return text
     return str(value)
 
@@ -98,6 +145,7 @@ class Record:
     values: dict[str, Any] = field(default_factory=dict)
     kinds: dict[str, Kind] = field(default_factory=dict)
     stds: dict[str, str] = field(default_factory=dict)
+    intervals: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def add(self, label: str, value: Any, kind: Kind = Kind.PLAIN) -> Record:
         self.values[label] = value
@@ -105,11 +153,27 @@ class Record:
         return self
 
     def add_stat(self, label: str, stat: Stat, kind: Kind = Kind.PERCENT) -> Record:
-        """The mean under `label` and the std in the column after it."""
+        """The mean under `label`, the std in the column after it, then the 95 % interval's bounds."""
         self.add(label, stat.mean, kind)
         self.values[label + STD] = stat.std
         self.stds[label] = label + STD
+        return self.add_interval(label, stat.low, stat.high)
+
+    def add_interval(self, label: str, low: float, high: float) -> Record:
+        """The 95 % interval of column `label` in the columns "<label> CI low" / "<label> CI high"."""
+        self.values[label + CI_LOW], self.values[label + CI_HIGH] = low, high
+        self.intervals[label] = (label + CI_LOW, label + CI_HIGH)
         return self
+
+    def add_comparison(self, label: str, result: Comparison | None) -> Record:
+        """A - B with its interval under `label`, then the test, the p-value and the verdict."""
+        if result is None:
+            return self.add(label, None, Kind.PERCENT).add("test", None).add("p", None).add("verdict", None)
+        self.add(label, result.difference, Kind.PERCENT).add_interval(label, result.low, result.high)
+        test = result.test
+        if result.discordant is not None:
+            test += f" (only A right {result.discordant[0]}, only B right {result.discordant[1]})"
+        return self.add("test", test).add("p", p_value(result), Kind.P_VALUE).add("verdict", verdict_text(result))
 
 
 def make_table(slug: str, title: str, caption: str, records: list[Record]) -> Table:
@@ -118,10 +182,12 @@ def make_table(slug: str, title: str, caption: str, records: list[Record]) -> Ta
     frame = frame[[c for c in frame.columns if not frame[c].isna().all()]].reset_index(drop=True)
     kinds: dict[str, Kind] = {}
     stds: dict[str, str] = {}
+    intervals: dict[str, tuple[str, str]] = {}
     for r in records:
         kinds.update(r.kinds)
         stds.update(r.stds)
-    return Table(slug, title, caption, frame, kinds, stds)
+        intervals.update(r.intervals)
+    return Table(slug, title, caption, frame, kinds, stds, intervals)
 
 
 # ---------------------------------------------------------------- one function per kind of row
@@ -131,9 +197,22 @@ def _metrics(record: Record, metrics: Metrics, names: tuple[str, ...]) -> None:
         record.add_stat(METRIC_LABEL[name], stats[name])
 
 
+def paper_inside_text(row: ResultRow | SplitRow) -> str | None:
+    """Whether the paper's value lies inside our 95 % interval of the same metric; None without a paper value."""
+    if row.paper is None:
+        return None
+    stat = row.metrics.mAP if row.paper.metric == "mAP" else row.metrics.top1
+    if not stat.has_interval:
+        return "no interval"
+    if stat.low <= row.paper.value <= stat.high:
+        return "yes"
+    return "no: above" if row.paper.value > stat.high else "no: below"
+
+
 def _paper(record: Record, row: ResultRow | SplitRow) -> None:
     record.add("paper (%)", row.paper.value if row.paper else None, Kind.PERCENT)
     record.add("paper source", row.paper.table if row.paper else None)
+    record.add("paper inside our 95 % CI", paper_inside_text(row))
 
 
 def rgb_weight_text(row: ResultRow) -> str | None:
@@ -153,6 +232,7 @@ def result_record(row: ResultRow) -> Record:
     _metrics(r, row.metrics, ("test/top5", "test/mean_class_acc"))
     r.add("RGB weight", rgb_weight_text(row) if row.stream == "two-stream" else None)
     r.add("trials", row.trials).add("seeds", row.seeds).add("chosen", ENSEMBLE_CHOSEN if row.members else row.chosen)
+    r.add("95 % CI", row.interval)
     return r.add("runs", " ".join(row.run_ids), Kind.RUN_IDS).add("command", row.command)
 
 
@@ -167,7 +247,7 @@ def split_record(row: SplitRow) -> Record:
     r.add("splits", ", ".join(map(str, row.splits))).add("n splits", len(row.splits))
     _metrics(r, row.metrics, tuple(METRIC_LABEL))
     _paper(r, row)
-    r.add("comparable", comparable_text(row)).add("trials", row.trials)
+    r.add("comparable", comparable_text(row)).add("trials", row.trials).add("95 % CI", row.interval)
     return r.add("runs", " ".join(row.run_ids), Kind.RUN_IDS).add("command", row.command)
 
 
@@ -177,6 +257,7 @@ def fusion_record(row: FusionRow) -> Record:
     r.add("pairing", row.pairing).add("RGB weight (chosen on val)", row.weight_rgb)
     r.add(f"val {row.metric} at it (%)", row.val, Kind.PERCENT)
     r.add(f"test {row.metric} at it (%)", row.test, Kind.PERCENT)
+    r.add_interval(f"test {row.metric} at it (%)", row.test_interval.low, row.test_interval.high)
     r.add("RGB weight chosen on test (for comparison with the paper)", row.test_optimal_weight_rgb)
     r.add(f"test {row.metric} at the test-chosen weight (%)", row.test_at_test_optimal, Kind.PERCENT)
     r.add("paper RGB weight (chosen on test)", row.paper_weight_rgb)
@@ -195,7 +276,7 @@ def leader_record(row: LeaderRow) -> Record:
     else:
         r.add(f"{row.metric} (%)", row.value, Kind.PERCENT)
     for name, stat in row.metrics.by_name().items():
-        r.add(METRIC_LABEL[name], stat.mean, Kind.PERCENT)
+        r.add(METRIC_LABEL[name], stat.mean, Kind.PERCENT).add_interval(METRIC_LABEL[name], stat.low, stat.high)
     r.add("epochs", row.epochs).add("run", row.run_id, Kind.RUN_IDS)
     return r.add("command", row.command)
 
@@ -219,13 +300,21 @@ def gain_records(gains: ClassGains) -> list[Record]:
     """One record per class, most improved first."""
     a, b = gains.a.row, gains.b.row
     out = []
-    for rank, (name, acc_a, acc_b, gain) in enumerate(
-        zip(gains.classes, gains.acc_a, gains.acc_b, gains.gain, strict=True), start=1
+    none = (None,) * len(gains.classes)
+    tests, ci_a, ci_b = gains.tests or none, gains.intervals_a or none, gains.intervals_b or none
+    for rank, (name, acc_a, acc_b, gain, test, int_a, int_b) in enumerate(
+        zip(gains.classes, gains.acc_a, gains.acc_b, gains.gain, tests, ci_a, ci_b, strict=True), start=1
     ):
         r = Record().add("dataset", a.dataset).add("split", a.split).add("stream", a.stream)
         r.add("model A", ARCH_LABEL[a.arch]).add("model B", ARCH_LABEL[b.arch]).add("rank", rank).add("class", name)
-        r.add("A acc (%)", acc_a, Kind.PERCENT).add("B acc (%)", acc_b, Kind.PERCENT)
+        r.add("A acc (%)", acc_a, Kind.PERCENT).add_interval("A acc (%)", *(int_a or (math.nan, math.nan)))
+        r.add("B acc (%)", acc_b, Kind.PERCENT).add_interval("B acc (%)", *(int_b or (math.nan, math.nan)))
         r.add("gain (points)", gain, Kind.PERCENT)
+        if test is not None:
+            r.add_interval("gain (points)", test.low, test.high)
+            r.add("test", test.test).add("p", p_value(test), Kind.P_VALUE).add("verdict", verdict_text(test))
+        else:
+            r.add("test", "no stored scores").add("p", None, Kind.P_VALUE).add("verdict", None)
         out.append(r.add("runs A", " ".join(a.run_ids), Kind.RUN_IDS).add("runs B", " ".join(b.run_ids), Kind.RUN_IDS))
     return out
 
@@ -242,3 +331,14 @@ def family_record(row: FamilyRow) -> Record:
         r.add_stat(family_label(family), stat)
     r.add("trials", row.trials).add("seeds", row.seeds).add("runs", " ".join(row.run_ids), Kind.RUN_IDS)
     return r.add("command", row.command)
+
+
+def comparison_record(row: ComparisonRow) -> Record:
+    """A - B: the two rows with their intervals, the difference with its interval, the test and its p-value."""
+    a, b = row.a, row.b
+    r = Record().add("dataset", row.dataset).add("split", row.split).add("comparison", row.what)
+    r.add("model A", f"{arch_label(a.arch)} ({a.stream})").add("model B", f"{arch_label(b.arch)} ({b.stream})")
+    r.add("metric", METRIC_LABEL[row.metric])
+    r.add_stat("A (%)", row.stat_a).add_stat("B (%)", row.stat_b)
+    r.add_comparison("A - B (points)", row.result)
+    return r.add("runs A", " ".join(a.run_ids), Kind.RUN_IDS).add("runs B", " ".join(b.run_ids), Kind.RUN_IDS)

@@ -2,7 +2,9 @@
 and the synthetic benchmark's accuracy per class family.
 
 Both read the chosen runs' `scores/test.parquet` (single-label runs only)
-and average over the runs (seeds) of a cell.
+and average over the runs (seeds) of a cell. Each class gain carries a
+paired test on that class's test videos, each family accuracy its 95 %
+interval (`rlx.eval.uncertainty`).
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rlx.eval.families import FAMILIES, family_accuracy
+from rlx.eval.families import FAMILIES, class_family, family_accuracy
 from rlx.eval.metrics import per_class_accuracy as recall_per_class
 from rlx.eval.scores import Scores, ScoresOf, score_matrix
+from rlx.eval.uncertainty import Comparison, accuracy_ci, compare_accuracy
 from rlx.report.rows import Stat, arch_rank, mean_std, stream_rank
 from rlx.report.selection import CellResult
+from rlx.report.significance import Outcomes, outcomes_of
 
 # (A, B): the gain of A over B is shown for the first pair of archs a dataset / split / stream has.
 GAIN_PAIRS = (
@@ -85,6 +89,34 @@ class ClassGains:
     acc_a: np.ndarray  # (top,) percent
     acc_b: np.ndarray  # (top,) percent
     gain: np.ndarray  # (top,) acc_a - acc_b, percentage points
+    tests: tuple[Comparison | None, ...] = ()  # per class: A - B on its test videos (points); None without scores
+    intervals_a: tuple[tuple[float, float] | None, ...] = ()  # per class: 95 % interval of acc_a (percent)
+    intervals_b: tuple[tuple[float, float] | None, ...] = ()
+
+
+def class_tests(a: Outcomes | None, b: Outcomes | None, class_ids: list[int]) -> tuple[Comparison | None, ...]:
+    """Per class: top-1 of A - B on that class's test videos, paired (McNemar for single runs), in points."""
+    if a is None or b is None or a.video_ids != b.video_ids or a.multilabel:
+        return tuple(None for _ in class_ids)
+    ca, cb = a.correct(1), b.correct(1)
+    out = []
+    for k in class_ids:
+        mask = a.labels == k
+        out.append(compare_accuracy(ca[:, mask], cb[:, mask]).scaled(100) if mask.any() else None)
+    return tuple(out)
+
+
+def class_intervals(outcomes: Outcomes | None, class_ids: list[int]) -> tuple[tuple[float, float] | None, ...]:
+    """Per class: the 95 % interval (percent) of the seed-averaged accuracy on that class's test videos."""
+    if outcomes is None or outcomes.multilabel:
+        return tuple(None for _ in class_ids)
+    correct = outcomes.correct(1)
+    out = []
+    for k in class_ids:
+        mask = outcomes.labels == k
+        est = accuracy_ci(correct[:, mask]).scaled(100) if mask.any() else None
+        out.append((est.low, est.high) if est else None)
+    return tuple(out)
 
 
 def class_gains(cells: list[CellResult], scores: ScoresOf, top: int = 10) -> list[ClassGains]:
@@ -99,7 +131,21 @@ def class_gains(cells: list[CellResult], scores: ScoresOf, top: int = 10) -> lis
         gain = acc_a.percent - acc_b.percent
         # A class without videos (NaN gain) goes last.
         order = sorted(range(len(names)), key=lambda i: (-np.nan_to_num(gain[i], nan=-np.inf), names[i]))[:top]
-        out.append(ClassGains(a, b, [names[i] for i in order], acc_a.percent[order], acc_b.percent[order], gain[order]))
+        got_a, got_b = outcomes_of(a.row.run_ids, scores), outcomes_of(b.row.run_ids, scores)
+        tests = class_tests(got_a, got_b, order)
+        out.append(
+            ClassGains(
+                a,
+                b,
+                [names[i] for i in order],
+                acc_a.percent[order],
+                acc_b.percent[order],
+                gain[order],
+                tests,
+                class_intervals(got_a, order),
+                class_intervals(got_b, order),
+            )
+        )
     return out
 
 
@@ -139,6 +185,7 @@ def family_rows(cells: list[CellResult], scores: ScoresOf) -> list[FamilyRow]:
         per_run = family_accuracies(list(c.chosen["run_id"]), scores)
         if per_run is None:
             continue
+        intervals = family_intervals(outcomes_of(list(c.chosen["run_id"]), scores))
         rows.append(
             FamilyRow(
                 dataset=c.row.dataset,
@@ -146,7 +193,7 @@ def family_rows(cells: list[CellResult], scores: ScoresOf) -> list[FamilyRow]:
                 stream=c.row.stream,
                 arch=c.row.arch,
                 T=c.row.T,
-                accuracy={f: mean_std(values) for f, values in per_run.items()},
+                accuracy={f: _with(mean_std(values), intervals.get(f)) for f, values in per_run.items()},
                 trials=c.row.trials,
                 seeds=c.row.seeds,
                 run_ids=c.row.run_ids,
@@ -154,6 +201,27 @@ def family_rows(cells: list[CellResult], scores: ScoresOf) -> list[FamilyRow]:
             )
         )
     return rows
+
+
+def _with(stat: Stat, interval: tuple[float, float] | None) -> Stat:
+    return Stat(stat.mean, stat.std, *interval) if interval else stat
+
+
+def family_intervals(outcomes: Outcomes | None) -> dict[str, tuple[float, float]]:
+    """Per family (and "all"): the 95 % interval of the seed-averaged accuracy on its videos, in percent."""
+    if outcomes is None or outcomes.multilabel:
+        return {}
+    correct = outcomes.correct(1)
+    try:
+        families = np.asarray([class_family(outcomes.classes[k]) for k in outcomes.labels], dtype=object)
+    except (ValueError, IndexError):  # not the synthetic benchmark's classes
+        return {}
+    out = {"all": accuracy_ci(correct).scaled(100)}
+    for family in FAMILIES:
+        mask = families == family
+        if mask.any():
+            out[family] = accuracy_ci(correct[:, mask]).scaled(100)
+    return {f: (e.low, e.high) for f, e in out.items()}
 
 
 def family_accuracies(run_ids: list[str], scores: ScoresOf) -> dict[str, list[float]] | None:

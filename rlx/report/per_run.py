@@ -1,7 +1,8 @@
 """Rows of one run each: the leaderboard (every finished run, ranked by the search metric) and the fusion runs.
 
 Accuracies are percentages; a selection metric that is a loss is kept as
-logged. Test numbers are shown, never used to rank.
+logged. Test numbers are shown, never used to rank. Given the runs' stored
+scores, each test metric carries its 95 % interval (bootstrap over test videos).
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from typing import Any
 
 import pandas as pd
 
+from rlx.eval.scores import ScoresOf
 from rlx.report.paper import PAPER_FUSION_WEIGHT_RGB
-from rlx.report.rows import TEST_METRICS, Metrics, metrics_from, shown_insertion, stream_rank
+from rlx.report.rows import TEST_METRICS, Metrics, Stat, metrics_from, shown_insertion, stream_rank
 from rlx.report.search import SearchedKey
 from rlx.report.selection import Selection, metric_values
+from rlx.report.significance import metrics_with_intervals, outcomes_of
 
 MODEL_PARAMS = ("model.arch", "data.num_segments", "model.insert_after")  # columns of their own in the leaderboard
 
@@ -47,8 +50,17 @@ def is_loss(metric: str) -> bool:
     return "loss" in metric
 
 
-def leaderboard_rows(runs: pd.DataFrame, searched: list[SearchedKey], sel: Selection) -> list[LeaderRow]:
-    """Every run, best first within each dataset / split / stream (ties and NaN: by run id, NaN last)."""
+def _no_scores(run_id: str) -> None:
+    return None
+
+
+def leaderboard_rows(
+    runs: pd.DataFrame, searched: list[SearchedKey], sel: Selection, scores: ScoresOf = _no_scores
+) -> list[LeaderRow]:
+    """Every run, best first within each dataset / split / stream (ties and NaN: by run id, NaN last).
+
+    The test metrics carry their intervals where `scores` gives the run's stored scores.
+    """
     frame = runs.copy()
     frame["_sel"] = metric_values(frame, sel.metric) * (1 if sel.mode == "max" else -1)
     keys = [s.key for s in searched if s.key not in MODEL_PARAMS]
@@ -71,7 +83,10 @@ def leaderboard_rows(runs: pd.DataFrame, searched: list[SearchedKey], sel: Selec
                     params={k: run.get(f"param:{k}") for k in keys},
                     metric=sel.metric,
                     value=scale * run.get(f"metric:{sel.metric}", math.nan),
-                    metrics=metrics_from({m: [100 * run.get(f"metric:{m}", math.nan)] for m in TEST_METRICS}),
+                    metrics=metrics_with_intervals(
+                        metrics_from({m: [100 * run.get(f"metric:{m}", math.nan)] for m in TEST_METRICS}),
+                        outcomes_of([run["run_id"]], scores),
+                    ),
                     epochs=run.get("param:optim.epochs"),
                     run_id=run["run_id"],
                     command=run["command"] or None,
@@ -102,9 +117,10 @@ class FusionRow:
     flow_run: str
     run_id: str
     command: str | None
+    test_interval: Stat = Stat()  # `test` with its 95 % interval from the fusion run's stored scores, where stored
 
 
-def fusion_rows(fusions: pd.DataFrame) -> list[FusionRow]:
+def fusion_rows(fusions: pd.DataFrame, scores: ScoresOf = _no_scores) -> list[FusionRow]:
     """The fusion runs by dataset, split, group, T, insertion point (as shown) and run id."""
     rows = []
     for _, run in fusions.iterrows():
@@ -123,6 +139,10 @@ def fusion_rows(fusions: pd.DataFrame) -> list[FusionRow]:
                 weight_rgb=run.get("metric:fusion/weight_rgb"),
                 val=100 * run.get(f"metric:val/{name}", math.nan),
                 test=100 * run.get(f"metric:test/{name}", math.nan),
+                test_interval=metrics_with_intervals(
+                    metrics_from({f"test/{name}": [100 * run.get(f"metric:test/{name}", math.nan)]}),
+                    outcomes_of([run["run_id"]], scores),
+                ).by_name()[f"test/{name}"],
                 test_optimal_weight_rgb=run.get("metric:fusion/test_optimal_weight_rgb"),
                 test_at_test_optimal=100 * run.get(f"metric:test/{name}_at_test_optimal_weight", math.nan),
                 paper_weight_rgb=PAPER_FUSION_WEIGHT_RGB.get(run["dataset"]),

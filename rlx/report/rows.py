@@ -23,10 +23,19 @@ TEST_METRICS = ("test/top1", "test/mAP", "test/top5", "test/mean_class_acc")  # 
 
 @dataclass(frozen=True)
 class Stat:
-    """A mean and the sample std (ddof 1) of the values behind it; NaN std from fewer than two values."""
+    """A mean, the sample std (ddof 1) of the values behind it, and a 95 % interval of the mean.
+
+    NaN std from fewer than two values; NaN bounds where no interval was computed (no stored scores).
+    """
 
     mean: float = math.nan
     std: float = math.nan
+    low: float = math.nan  # 95 % interval (rlx.eval.uncertainty), same unit as the mean
+    high: float = math.nan
+
+    @property
+    def has_interval(self) -> bool:
+        return not (math.isnan(self.low) or math.isnan(self.high))
 
 
 def mean_std(values: Iterable[float | None]) -> Stat:
@@ -85,6 +94,7 @@ class ResultRow:
     rgb_weights: tuple[float, ...] | None = None  # two-stream cells: the RGB fusion weights chosen on val
     members: tuple[ResultRow, ...] = ()  # an ensemble: the rows of its two models (TSN first)
     paper: PaperValue | None = None  # the published number for this row, when the paper has one
+    interval: str | None = None  # how the intervals were computed, or why there are none
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,7 @@ class SplitRow:
     run_ids: tuple[str, ...]  # split by split
     command: str | None
     paper: PaperValue | None = None
+    interval: str | None = None  # how the intervals were computed, or why there are none
 
 
 def arch_rank(arch: str) -> int:

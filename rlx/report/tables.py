@@ -3,7 +3,10 @@
 Each function picks its runs (`selection`), computes typed rows
 (`selection`, `ensembles`, `per_class`, `per_run`, `boundary`) and labels
 them (`format`) under the table's slug, title and caption. Stream tables
-(architectures, T, insertion point) quote the paper's number beside ours.
+(architectures, T, insertion point) quote the paper's number beside ours and
+whether it lies inside our 95 % interval; every test metric with stored
+scores carries its interval, every comparison its paired test
+(`rlx.eval.uncertainty`, `rlx.report.significance`).
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ from typing import Literal
 
 import pandas as pd
 
+from rlx.eval.uncertainty import ALPHA, EXACT_BELOW, RESAMPLES, SEED
 from rlx.report.boundary import boundary_rows, searched_keys
+from rlx.report.comparisons import comparison_rows
 from rlx.report.ensembles import ensemble_rows
 from rlx.report.format import (
     Table,
     boundary_record,
+    comparison_record,
     family_record,
     fusion_record,
     gain_records,
@@ -45,6 +51,13 @@ from rlx.report.selection import (
     split_rows,
     with_paper,
 )
+from rlx.report.significance import cells_with_intervals, split_outcomes, split_row_with_intervals
+
+INTERVALS = (
+    f"[low, high]: the 95 % percentile bootstrap interval over test videos ({RESAMPLES} resamples, seed {SEED}); "
+    "for several seeds, of the seed-averaged metric (videos resampled jointly for all seeds; `±` is the std "
+    "over seeds and is not part of the interval). A row without stored test scores has no interval and says so."
+)
 
 
 def experiment_selection(exp: Experiment) -> Selection:
@@ -58,7 +71,7 @@ def _model_order(row: ResultRow) -> tuple:
 
 def arch_table(exp: Experiment) -> tuple[Table, list[CellResult]]:
     """Tables 2 and 4: architecture × stream at the paper's T and insertion point, with the TSN ensembles."""
-    cells = cell_results(hold_defaults(exp.runs), experiment_selection(exp))
+    cells = cells_with_intervals(cell_results(hold_defaults(exp.runs), experiment_selection(exp)), exp.scores)
     rows = sorted(
         [c.row for c in cells] + ensemble_rows(cells, exp.scores), key=lambda r: (*_model_order(r), r.T, r.insertion)
     )
@@ -66,7 +79,9 @@ def arch_table(exp: Experiment) -> tuple[Table, list[CellResult]]:
         f"Tables 2 and 4 of the paper: architecture × stream, at T = {DEFAULT_T} and the R-LSTM after "
         f"{DEFAULT_INSERT} where the experiment has them. Two-stream rows are fusion runs: the RGB weight was "
         "chosen on the validation hold-out. TSN + R-LSTM / TSN + two-branch: the equal-weight average of the "
-        "two models' stored test logits (paired by seed)."
+        "two models' stored test logits (paired by seed). "
+        + INTERVALS
+        + " `paper inside our 95 % CI`: whether the published value lies in our interval of the same metric."
     )
     records = [result_record(with_paper(r, ("Table 2", "Table 4"))) for r in rows]
     return make_table("architectures", "Architectures × streams (Tables 2 and 4)", caption, records), cells
@@ -80,14 +95,14 @@ def sweep_table(exp: Experiment, key: Literal["T", "insertion"]) -> tuple[Table,
     varied = [sub for _, sub in frame.groupby(MODEL_KEYS, sort=True) if sub[key].nunique() > 1] if len(frame) else []
     if not varied:
         return None
-    cells = cell_results(pd.concat(varied), experiment_selection(exp))
+    cells = cells_with_intervals(cell_results(pd.concat(varied), experiment_selection(exp)), exp.scores)
     if key == "T":
         rows = sorted((c.row for c in cells), key=lambda r: (*_model_order(r), r.T))
         records = [result_record(with_paper(r, ("Table 3",))) for r in rows]
         return make_table(
             "segments",
             "Number of segments T (Table 3)",
-            f"Test accuracy against T, the R-LSTM after {DEFAULT_INSERT} where present.",
+            f"Test accuracy against T, the R-LSTM after {DEFAULT_INSERT} where present. " + INTERVALS,
             records,
         ), rows
     rows = sorted((c.row for c in cells), key=lambda r: (*_model_order(r), r.insertion))
@@ -95,7 +110,7 @@ def sweep_table(exp: Experiment, key: Literal["T", "insertion"]) -> tuple[Table,
     return make_table(
         "insertion",
         "R-LSTM insertion point (Table 5)",
-        f"Test accuracy against where the R-LSTM is inserted, at T = {DEFAULT_T} where present.",
+        f"Test accuracy against where the R-LSTM is inserted, at T = {DEFAULT_T} where present. " + INTERVALS,
         records,
     ), rows
 
@@ -105,11 +120,15 @@ def splits_table(exp: Experiment) -> Table | None:
     frame = exp.runs[exp.runs["dataset"].isin(SPLIT_DATASETS)]
     if not len(frame):
         return None
-    rows = split_rows(cell_results(hold_defaults(frame), experiment_selection(exp)))
+    cells = cell_results(hold_defaults(frame), experiment_selection(exp))
+    rows = [split_row_with_intervals(r, split_outcomes(r, cells, exp.scores)) for r in split_rows(cells)]
     caption = (
         "Tables 6-8 of the paper: the mean over the official splits present (± the std over splits). "
         "The paper's UCF-101 / HMDB-51 numbers are means of all 3 splits: a row from fewer splits says so "
-        "in `comparable`. Charades has one split (its validation set); its metric is mAP."
+        "in `comparable`. Charades has one split (its validation set); its metric is mAP. [low, high]: the "
+        "95 % percentile bootstrap interval of the mean over splits, each split's test videos resampled on "
+        f"their own ({RESAMPLES} resamples, seed {SEED} + the split's position); the std over splits is not "
+        "part of it."
     )
     return make_table("splits", "Mean over splits (Tables 6-8)", caption, [split_record(r) for r in rows])
 
@@ -120,10 +139,15 @@ def fusion_table(exp: Experiment) -> Table | None:
     caption = (
         "Two-stream fusion: w·RGB + (1-w)·flow logits. The reported number uses the weight chosen on the "
         "validation hold-out; the weight chosen on test (and the accuracy at it) is shown only for comparison "
-        "with the paper, whose weights (UCF-101 0.45, HMDB-51 0.33) were read off test accuracy."
+        "with the paper, whose weights (UCF-101 0.45, HMDB-51 0.33) were read off test accuracy. "
+        "The test number at the chosen weight carries its 95 % interval (bootstrap over the fused run's "
+        "stored test scores)."
     )
     return make_table(
-        "fusion", "Two-stream fusion weights", caption, [fusion_record(r) for r in fusion_rows(exp.fusions)]
+        "fusion",
+        "Two-stream fusion weights",
+        caption,
+        [fusion_record(r) for r in fusion_rows(exp.fusions, exp.scores)],
     )
 
 
@@ -137,13 +161,14 @@ def leaderboard_table(exp: Experiment, searched: list[SearchedKey]) -> Table:
     caption = (
         f"Every finished run, ranked within its dataset / split / stream by {sel.metric} ({sel.mode}): the "
         "metric the search optimised (test numbers are never used to choose). Fusion runs rank with the "
-        "two-stream rows."
+        "two-stream rows. Test metrics carry their 95 % interval (bootstrap over the run's test videos) "
+        "where the run stored its scores."
     )
     return make_table(
         "leaderboard",
         "Leaderboard of all runs",
         caption,
-        [leader_record(r) for r in leaderboard_rows(exp.runs, searched, sel)],
+        [leader_record(r) for r in leaderboard_rows(exp.runs, searched, sel, exp.scores)],
     )
 
 
@@ -180,7 +205,9 @@ def gain_table(exp: Experiment, cells: list[CellResult], top: int = 10) -> tuple
     caption = (
         f"Figure 3 of the paper: the {top} classes whose test accuracy (top-1 recall, mean over the chosen "
         "runs' seeds) gains most from model A over model B, in the same group (same T and insertion as the "
-        "architectures table)."
+        "architectures table). Each gain is tested on that class's test videos: McNemar for two single runs, "
+        f"else the paired bootstrap; `within noise` at α = {ALPHA:g}. With many classes some gains pass by "
+        "chance: no correction for multiple comparisons is made."
     )
     return make_table("class_gain", "Most improved classes (Figure 3)", caption, records), gains
 
@@ -193,8 +220,27 @@ def family_table(exp: Experiment, cells: list[CellResult]) -> tuple[Table | None
     caption = (
         "The synthetic benchmark's class families: appearance (one frame suffices), order (pairs of classes "
         "that are exact time reversals: an order-invariant model is at chance within a pair) and interaction "
-        "(the relation of two objects). Test accuracy over the videos of each family, mean ± std over seeds."
+        "(the relation of two objects). Test accuracy over the videos of each family, mean ± std over seeds. "
+        + INTERVALS
     )
     return make_table(
         "families", "Accuracy per class family (synthetic benchmark)", caption, [family_record(r) for r in rows]
     ), rows
+
+
+def comparison_table(exp: Experiment, cells: list[CellResult]) -> Table | None:
+    """Every comparison of the architectures table's rows, a paired test on the same test videos."""
+    rows = comparison_rows(cells, ensemble_rows(cells, exp.scores), exp.scores)
+    if not rows:
+        return None
+    caption = (
+        "Paired comparisons on the same test videos, for the rows of the architectures table: the "
+        "architectures against each other, each TSN ensemble against its two models, and each two-stream "
+        "row against the same arch's single streams. A - B in percentage points with its 95 % paired "
+        f"bootstrap interval ({RESAMPLES} resamples of the videos, seed {SEED}); p: McNemar's test for "
+        f"top-1 of two single runs (exact binomial below {EXACT_BELOW} discordant videos, else chi-square "
+        "with continuity correction), the paired bootstrap otherwise (mean class accuracy, mAP, means over "
+        f"seeds). A difference with p ≥ {ALPHA:g} is `within noise`. Only rows with stored test scores "
+        "are compared."
+    )
+    return make_table("comparisons", "Paired comparisons (significance)", caption, [comparison_record(r) for r in rows])
