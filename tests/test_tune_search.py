@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from rlx.tracking import open_run
-from rlx.tune.search import restart_problem, space_digest
+from rlx.tune.search import publish_report, restart_problem, space_digest
 from rlx.tune.space import load_space
 
 SMOKE = Path(__file__).resolve().parents[1] / "tune_spaces" / "smoke.yaml"
@@ -76,3 +76,12 @@ def test_resume_with_a_changed_space_is_refused(space, tmp_path):
     changed = dataclasses.replace(space, fixed={**space.fixed, "optim.epochs": 3})
     problem = restart_problem(changed, True, str(tmp_path / "runs"), uri, space_digest(changed))
     assert "changed since search 'smoke' ran" in problem and str(SMOKE) in problem
+
+
+def test_a_failed_report_is_a_warning_not_a_lost_search(tmp_path, capsys):
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    parent = open_run("smoke", "search-smoke", tracking_uri=uri, tags={"rlx.kind": "search"})
+    assert publish_report("smoke", parent.run_id, uri) is False  # no finished trial to report
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("warning: report of smoke not logged to MLflow (ReportError(") and "\n" not in out
+    assert out.endswith("retry: python -m rlx.report --experiment smoke --log")

@@ -8,5 +8,7 @@ seeds and splits; ensembles.py; per_class.py; per_run.py; boundary.py) into
 typed rows (rows.py and beside their logic), then labelled and formatted
 (format.py) and put together per table (tables.py). plots.py draws the
 figures, build.py puts tables and figures together, html.py writes
-README.md and index.html.
+README.md and index.html (run ids linked to the MLflow UI by links.py when
+a server is known). publish.py writes the files and logs them to the
+search's MLflow run (`--log`), through rlx.tracking too.
 """

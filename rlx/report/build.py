@@ -45,6 +45,9 @@ def build_report(exp: Experiment, out: Path) -> Report:
 
     arch, cells = tables.arch_table(exp)
     sections.append(Section(arch.title, arch.caption, arch))
+    comparisons = tables.comparison_table(exp, cells)
+    if comparisons is not None:
+        sections.append(Section(comparisons.title, comparisons.caption, comparisons))
 
     families, family_rows = tables.family_table(exp, cells)
     if families is not None:
@@ -153,7 +156,9 @@ def _intro(exp: Experiment) -> list[str]:
     lines.append(
         f"Regenerate: `python -m rlx.report --experiment {exp.name}` (MLflow store: `$MLFLOW_TRACKING_URI`, "
         "else `./mlruns.db`). Accuracies are percentages; `±` is the std over seeds (over splits in the splits "
-        "table); run ids are shortened to 8 characters here and full in `tables/*.csv`."
+        "table), `[low, high]` the 95 % bootstrap interval over test videos, `p` a paired test's p-value "
+        "(within noise when p ≥ 0.05; see reports/README.md); run ids are shortened to 8 characters here and "
+        "full in `tables/*.csv`."
     )
     return lines
 

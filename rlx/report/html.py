@@ -5,7 +5,9 @@ it opens from disk, mailed or copied alone. A small inline script marks each
 image once the page has loaded (`data-rendered="ok"` or `"broken"`) and
 writes the counts to `<body data-images=... data-tables=...>` (a table
 counts as rendered when it has a header and rows and a height on screen):
-a headless browser's DOM dump shows whether every figure decoded.
+a headless browser's DOM dump shows whether every figure decoded. With a
+`RunLinks` (a known MLflow server), each run id of a run-ids column links to
+its run's page; without one the output is exactly as without links.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from rlx.report.build import Report
+from rlx.report.format import Kind, Table
+from rlx.report.links import RunLinks
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; padding: 0 1em; color: #222; }
@@ -60,14 +64,26 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(report: Report) -> str:
+def shown_table(table: Table, links: RunLinks | None, markup: str) -> pd.DataFrame:
+    """`table.display()`; with `links`, each run id of a run-ids column as a link ("markdown" or "html" markup)."""
+    shown = table.display()
+    if links is None:
+        return shown
+    link = links.markdown if markup == "markdown" else links.html
+    for col, kind in table.kinds.items():
+        if kind is Kind.RUN_IDS and col in shown:
+            shown[col] = [link(full, text) for full, text in zip(table.frame[col], shown[col], strict=True)]
+    return shown
+
+
+def render_markdown(report: Report, links: RunLinks | None = None) -> str:
     parts = [f"# {report.title}", "", *[f"{line}\n" for line in report.intro]]
     for s in report.sections:
         parts += [f"## {s.title}", ""]
         if s.caption:
             parts += [s.caption, ""]
         if s.table is not None:
-            shown = s.table.display()
+            shown = shown_table(s.table, links, "markdown")
             if "command" in shown:
                 shown["command"] = [f"`{c}`" if c != "–" else c for c in shown["command"]]
             parts += [markdown_table(shown), "", f"Data: [`tables/{s.table.slug}.csv`](tables/{s.table.slug}.csv)", ""]
@@ -82,26 +98,30 @@ def _inline(text: str) -> str:
     return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(pieces))
 
 
-def html_table(frame: pd.DataFrame) -> str:
+def html_table(frame: pd.DataFrame, markup: frozenset[str] = frozenset()) -> str:
+    """The frame as a <table>; cells are escaped except in the `markup` columns (already HTML)."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     rows = []
     for row in frame.itertuples(index=False):
         cells = "".join(
-            f'<td class="cmd">{html.escape(str(v))}</td>' if col == "command" else f"<td>{html.escape(str(v))}</td>"
+            f'<td class="cmd">{html.escape(str(v))}</td>'
+            if col == "command"
+            else f"<td>{v if col in markup else html.escape(str(v))}</td>"
             for col, v in zip(frame.columns, row, strict=True)
         )
         rows.append(f"<tr>{cells}</tr>")
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
 
 
-def render_html(report: Report, root: Path) -> str:
+def render_html(report: Report, root: Path, links: RunLinks | None = None) -> str:
     body = [f"<h1>{html.escape(report.title)}</h1>", *[f"<p>{_inline(line)}</p>" for line in report.intro]]
     for s in report.sections:
         body.append(f"<h2>{html.escape(s.title)}</h2>")
         if s.caption:
             body.append(f'<p class="caption">{_inline(s.caption)}</p>')
         if s.table is not None:
-            body.append(html_table(s.table.display()))
+            markup = frozenset(c for c, k in s.table.kinds.items() if k is Kind.RUN_IDS) if links else frozenset()
+            body.append(html_table(shown_table(s.table, links, "html"), markup))
         for path, alt in s.images:
             data = base64.b64encode((root / path).read_bytes()).decode("ascii")
             body.append(f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">')

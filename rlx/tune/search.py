@@ -3,7 +3,11 @@
 Refuses to mix two searches (`restart_problem`), starts or joins Ray, opens
 the search's MLflow parent run (space file, plan, fingerprint), runs the
 groups one after another (`rlx.tune.run`), then the two-stream fusion stage
-(`rlx.tune.fusion`), and ends with the best configuration of every group.
+(`rlx.tune.fusion`), and ends with the best configuration of every group
+and the report (`rlx.report`) logged to the parent run under `report/`. The
+best trial of each group keeps its checkpoint in MLflow (`rlx.tune.best`);
+the parent run carries the git commit and the space's description
+(`rlx.tune.provenance`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 import os
 import shlex
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +25,15 @@ from typing import Any
 
 import ray
 
+from rlx.report.links import server_url
+from rlx.report.publish import log_report, write_report
 from rlx.tracking import default_tracking_uri, find_run, open_run
 from rlx.train.context import default_storage
 from rlx.train.prepare import prepare_dataset
+from rlx.tune.best import keep_best_checkpoint
 from rlx.tune.fusion import FusionContext, run_fusion
 from rlx.tune.placement import load_cluster, place_groups
+from rlx.tune.provenance import search_tags
 from rlx.tune.run import TrialBase, max_concurrent_trials, run_group, summarize
 from rlx.tune.space import SearchSpace
 
@@ -65,7 +74,7 @@ def run_search(space: SearchSpace, plan: str, options: SearchOptions) -> int:
     command = shlex.join(
         ["python", "-m", "rlx.tune", "--space", space.path, *[f"--set={s}" for s in options.overrides]]
     )
-    parent.set_tags({"rlx.command": command})
+    parent.set_tags({"rlx.command": command, **search_tags(space.description, Path.cwd())})
     start = time.perf_counter()
     summaries = []
     for group in space.groups():
@@ -76,6 +85,7 @@ def run_search(space: SearchSpace, plan: str, options: SearchOptions) -> int:
         )
         results = run_group(space, group, base, options.resume, concurrency)
         summaries.append(summarize(space, group, results))
+        _keep_best_checkpoint(space, group.key, parent.run_id, uri)
     fused = []
     if space.fusion_step:
         fused = run_fusion(space, FusionContext(space.name, parent.run_id, uri, space.fusion_step, command), storage)
@@ -85,7 +95,47 @@ def run_search(space: SearchSpace, plan: str, options: SearchOptions) -> int:
     errors = sum(s["errors"] for s in summaries) + sum(1 for f in fused if f["error"])
     parent.finish("FINISHED" if not errors else "FAILED")
     _print_results(space, summaries, fused, seconds, uri)
+    publish_report(space.name, parent.run_id, uri)
     return 0 if not errors else 1
+
+
+def _keep_best_checkpoint(space: SearchSpace, group_key: str, parent_run_id: str, uri: str) -> None:
+    """The group's best trial keeps its checkpoint in MLflow (rlx.tune.best); a failure is a warning, not a loss."""
+    try:
+        kept = keep_best_checkpoint(space.name, parent_run_id, group_key, space.metric, space.mode, uri)
+    except Exception as err:  # the search's results are in MLflow already: never lose them over this step
+        print(f"warning: best checkpoint of group {group_key or 'all'} not kept in MLflow: {err!r}", flush=True)
+        return
+    if kept is not None:
+        where = f"logged as artifacts {kept.artifact}/" if kept.artifact else f"not logged ({kept.reason}), tagged"
+        print(
+            f"best trial of group {group_key or 'all'}: run {kept.run_id}, checkpoint {kept.path} {where}", flush=True
+        )
+
+
+def publish_report(experiment: str, parent_run_id: str, uri: str) -> bool:
+    """The experiment's report (rlx.report) logged to the search's parent run under `report/`; False on failure.
+
+    A failure (no finished trial, a bug in a table) prints one warning line and leaves the search's results
+    and exit status as they are: `python -m rlx.report --experiment NAME --log` retries it.
+    """
+    try:
+        with tempfile.TemporaryDirectory(prefix="rlx-tune-report-") as out:
+            written = write_report(experiment, uri, Path(out), server_url(uri))
+            folder = log_report(parent_run_id, Path(out), uri)
+    except Exception as err:  # any failure of the report must not fail the search
+        print(
+            f"warning: report of {experiment} not logged to MLflow ({err!r}); "
+            f"retry: python -m rlx.report --experiment {experiment} --log",
+            flush=True,
+        )
+        return False
+    print(
+        f"report ({written.tables} tables, {written.plots} plots) logged to the search run {parent_run_id}: "
+        f"artifacts {folder}/index.html",
+        flush=True,
+    )
+    return True
 
 
 def _start_ray(space: SearchSpace, options: SearchOptions) -> int:
