@@ -9,9 +9,11 @@ videos, `rlx.report.significance`). No model is loaded.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pandas as pd
 
-from rlx.eval.fusion import FusionError, align, fuse, fused_test_metrics
+from rlx.eval.fusion import FusionError, StreamScores, align, fuse, fused_test_metrics
 from rlx.eval.scores import ScoresOf
 from rlx.report.rows import TEST_METRICS, ResultRow, metrics_from
 from rlx.report.selection import CellResult, commands
@@ -28,25 +30,13 @@ def seed_pairs(a: pd.DataFrame, b: pd.DataFrame) -> list[tuple[str, str]]:
     return [(a["run_id"].iloc[0], b["run_id"].iloc[0])]
 
 
-def ensemble_metrics(scores: ScoresOf, pairs: list[tuple[str, str]]) -> list[dict[str, float]]:
-    """The test metrics of each pair's averaged logits; pairs without comparable scores are left out."""
-    results = []
-    for run_a, run_b in pairs:
-        got_a, got_b = scores(run_a), scores(run_b)
-        if got_a is None or got_b is None:
-            continue
-        (frame_a, classes_a), (frame_b, classes_b) = got_a, got_b
-        try:
-            test = align(frame_a, frame_b, classes_a, classes_b, "test")
-        except FusionError:  # other classes or videos: not the same test set
-            continue
-        results.append(fused_test_metrics(test, 0.5))
-    return results
+def aligned_pairs(
+    scores: ScoresOf, pairs: list[tuple[str, str]]
+) -> Iterator[tuple[pd.DataFrame, StreamScores, StreamScores]]:
+    """(first run's test frame, aligned test scores of run a, of run b) for each pair with comparable scores.
 
-
-def ensemble_outcomes(scores: ScoresOf, pairs: list[tuple[str, str]]) -> Outcomes | None:
-    """The averaged logits of each pair with comparable scores, as Outcomes (None when none has)."""
-    tables = []
+    Pairs without stored scores, or whose test sets differ (other classes or videos), are left out.
+    """
     for run_a, run_b in pairs:
         got_a, got_b = scores(run_a), scores(run_b)
         if got_a is None or got_b is None:
@@ -54,8 +44,20 @@ def ensemble_outcomes(scores: ScoresOf, pairs: list[tuple[str, str]]) -> Outcome
         (frame_a, classes_a), (frame_b, classes_b) = got_a, got_b
         try:
             a, b = align(frame_a, frame_b, classes_a, classes_b, "test")
-        except FusionError:
+        except FusionError:  # other classes or videos: not the same test set
             continue
+        yield frame_a, a, b
+
+
+def ensemble_metrics(scores: ScoresOf, pairs: list[tuple[str, str]]) -> list[dict[str, float]]:
+    """The test metrics of each pair's averaged logits; pairs without comparable scores are left out."""
+    return [fused_test_metrics((a, b), 0.5) for _, a, b in aligned_pairs(scores, pairs)]
+
+
+def ensemble_outcomes(scores: ScoresOf, pairs: list[tuple[str, str]]) -> Outcomes | None:
+    """The averaged logits of each pair with comparable scores, as Outcomes (None when none has)."""
+    tables = []
+    for frame_a, a, b in aligned_pairs(scores, pairs):
         fused = fuse(a.scores.astype("float64"), b.scores.astype("float64"), 0.5)
         tables.append((list(frame_a["video_id"]), a.labels, fused))
     return outcomes_from(tables)
