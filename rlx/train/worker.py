@@ -72,10 +72,10 @@ def train_fn_per_worker(config: dict[str, Any]) -> None:
     data = TrialData.open(Path(ctx.dataset_dir), cfg, stream=ray_stream)
     tracker = BackgroundTracker(lambda: _open_tracker(cfg, ctx)) if replica.rank == 0 else None
     system = in_background(lambda: _system_metrics(ctx, replica.rank), name="system-metrics")
-    try:
-        fit(cfg, data, RayTrainStore(ctx), tracker, replica, name=ctx.name)
-    finally:
-        system.result().stop()
+    fit(cfg, data, RayTrainStore(ctx), tracker, replica, name=ctx.name)
+    # Only after a finished fit: stopping flushes to the MLflow store, which must not delay a failing worker's
+    # error report to Ray Train; the monitor's thread is a daemon and ends with the worker process.
+    system.result().stop()
 
 
 def _open_tracker(cfg: RunConfig, ctx: RunContext):

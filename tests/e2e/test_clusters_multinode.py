@@ -302,7 +302,7 @@ def test_losing_a_node_mid_trial_fails_over_and_resumes_from_the_last_checkpoint
             "optim.milestones": [2],
             "data.synthetic_videos_per_class": 10,
             "train.placement_strategy": "SPREAD",
-            "train.max_failures": 1,
+            "train.max_failures": 2,
         },
     )
     killer.join(timeout=5)
@@ -311,11 +311,16 @@ def test_losing_a_node_mid_trial_fails_over_and_resumes_from_the_last_checkpoint
     assert killed["processes"] > 0
     assert killed["checkpoints"] == ["epoch_0001"], f"kill landed outside epoch 2 ({killed}); make epochs longer"
     assert result.error is None
-    # Epoch 1 is not redone; epoch 2 (in flight when the node died) is redone from epoch 1's checkpoint.
-    assert progress(ctx) == ["epoch 1 started", "epoch 2 started", "epoch 2 started", "epoch 3 started"]
+    # Epoch 1 is not redone; epoch 2 (in flight when the node died) is redone from epoch 1's checkpoint. The lost
+    # node can reach Train's controller as one failure or as two (the dead worker's health check, then its peer's
+    # broken gloo connection in a later poll): epoch 2 then starts once more, still from epoch 1's checkpoint.
+    runs = progress(ctx)
+    assert runs[:3] == ["epoch 1 started", "epoch 2 started", "epoch 2 started"] and runs[-1] == "epoch 3 started"
+    assert set(runs[1:-1]) == {"epoch 2 started"} and len(runs) <= 5
     assert sorted(p.name for p in run_dir.glob("epoch_*"))[-1] == "epoch_0003"
-    # Two attempts: SPREAD put the first on both nodes, the restart ran both workers on the surviving head.
-    assert worker_groups(before) == sorted([sorted([ids["node_a"], ids["node_b"]]), [ids["node_a"], ids["node_a"]]])
+    # SPREAD put the first attempt on both nodes; the run finished with both workers on the surviving head.
+    groups = worker_groups(before)
+    assert sorted([ids["node_a"], ids["node_b"]]) in groups and [ids["node_a"], ids["node_a"]] in groups
 
     tracker = find_run("multinode", "failover", tracking_uri=ctx.tracking_uri)
     assert [s for s, _ in tracker.metric_history("train/loss")] == [1, 2, 3]
