@@ -54,9 +54,13 @@ TINY = {
 @pytest.fixture(scope="module")
 def ray_local(tmp_path_factory):
     os.environ["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] = "0.5"  # reports are polled; keep the tests short
+    # A system-metrics sample every second (MLflow's own override; rlx samples every 10 s): a tiny run on a fast
+    # machine can end before its first 10-s sample, and MLflow drops a partial interval.
+    os.environ["MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL"] = "1"
     ray.init(address="local", num_cpus=2, include_dashboard=False, configure_logging=False)
     yield
     ray.shutdown()
+    del os.environ["MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL"]  # unit tests of the monitor set their own interval
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +108,7 @@ def test_one_worker_trains_tests_on_20_views_and_logs_to_mlflow(ray_local, cache
         artifacts / "plots" / "confusion_matrix.png"
     ).is_file()
 
-    # The worker's system metrics (MLflow's monitor, every 10 s) and the prepared dataset as the run's input.
+    # The worker's system metrics (MLflow's monitor; every 1 s here) and the prepared dataset as the run's input.
     assert 0.0 <= mlrun.data.metrics["system/rank_0/cpu_utilization_percentage"] <= 100.0
     assert mlrun.data.metrics["system/rank_0/system_memory_usage_megabytes"] > 0
     (entry,) = mlrun.inputs.dataset_inputs
