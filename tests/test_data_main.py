@@ -7,31 +7,14 @@ import sys
 from pathlib import Path
 from typing import get_args
 
-import av
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from test_data_probe import write_clip
 
 from rlx.config import Dataset
 from rlx.data import splits
 from rlx.data.__main__ import build_parser, main
-
-
-def write_clip(path: Path, num_frames: int, size: tuple[int, int] = (32, 64)) -> Path:
-    """An MPEG-4 Part 2 AVI (the UCF-101 format) of `num_frames` gray levels."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mpeg4", rate=25)
-        stream.height, stream.width = size
-        stream.pix_fmt = "yuv420p"
-        for i in range(num_frames):
-            image = np.full((*size, 3), 10 * i, np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
 
 
 def test_cli_index_writes_parquet_and_classes(
