@@ -141,6 +141,17 @@ def get_or_create_experiment(client: MlflowClient, name: str, uri: str) -> str:
         return experiment.experiment_id
 
 
+def prepare_store(experiment: str, tracking_uri: str | None = None) -> str:
+    """Create the tracking store and the experiment once, from the launcher, before any worker starts.
+
+    A new SQLite store is created by running its schema migrations; two workers (rank 0's tracker, every
+    rank's system metrics) that open a store nobody created yet run them concurrently and one fails with
+    "table _alembic_tmp_... already exists". Returns the experiment id.
+    """
+    uri = tracking_uri or default_tracking_uri()
+    return get_or_create_experiment(MlflowClient(tracking_uri=uri), experiment, uri)
+
+
 def find_run(experiment: str, run_key: str, tracking_uri: str | None = None) -> RunTracker | None:
     """The run with this key, read-only (its status is left as it is); None if absent."""
     client = MlflowClient(tracking_uri=tracking_uri or default_tracking_uri())

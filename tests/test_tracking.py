@@ -146,3 +146,11 @@ def test_system_metrics_stopped_before_their_run_appears_start_nothing(uri, fast
     open_run("exp", "never", tracking_uri=uri)
     time.sleep(0.2)
     assert system.monitor is None
+
+
+def test_prepare_store_creates_the_store_and_experiment_once(uri, tmp_path):
+    # The launcher creates a new SQLite store before workers start (concurrent schema migrations fail).
+    assert not (tmp_path / "mlruns.db").exists()
+    first = tracking.prepare_store("exp", uri)
+    assert (tmp_path / "mlruns.db").is_file()
+    assert tracking.prepare_store("exp", uri) == first == tracking.experiment_id("exp", uri)

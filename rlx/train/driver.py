@@ -17,6 +17,7 @@ import ray.train
 from ray.train.torch import TorchTrainer
 
 from rlx.config import RunConfig
+from rlx.tracking import prepare_store
 from rlx.train.context import RunContext
 from rlx.train.worker import train_fn_per_worker
 
@@ -50,6 +51,7 @@ def build_trainer(cfg: RunConfig, ctx: RunContext, callbacks: list[Any] | None =
 def run_training(cfg: RunConfig, ctx: RunContext, callbacks: list[Any] | None = None) -> ray.train.Result:
     """Run (or resume, if `ctx.name` already has checkpoints in `ctx.storage`) one training run."""
     trainer = build_trainer(cfg, ctx, callbacks)
+    prepare_store(ctx.experiment, ctx.tracking_uri)  # here, not in the workers: see prepare_store
     log.info(
         "training run %s: %s on %s, %d worker(s), storage %s",
         ctx.name,
