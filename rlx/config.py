@@ -21,7 +21,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NewType
 
 import yaml
 
@@ -31,13 +31,37 @@ InsertAfter = Literal["conv5_1", "conv5_2", "conv5_3"]
 Pairwise = Literal["embedded_gaussian", "gaussian", "dot_product"]
 BNMode = Literal["batch", "frozen", "moving"]
 Modality = Literal["rgb", "flow"]
-Dataset = Literal["synthetic", "ucf101", "hmdb51", "charades"]
+# data.decoder: the library that decodes video files (rlx.data.decode; rawframes are read by OpenCV).
+Decoder = Literal["decord", "torchcodec", "pyav"]
+Dataset = Literal["synthetic", "ucf101", "hmdb51", "charades", "custom"]
+# Layouts `python -m rlx.data index --format` reads (rlx.data.splits.build): the official three, a folder of class
+# subfolders, and mmaction2's video / rawframes annotation lists. `data.dataset: custom` trains on their indexes.
+IndexFormat = Literal["ucf101", "hmdb51", "charades", "folder", "mmaction-video", "mmaction-rawframes"]
+# data.multilabel: "auto" = derived from data.dataset (charades multi-label, the others single-label);
+# data.dataset=custom must state true or false.
+MultiLabel = Literal["auto", True, False]
+# An entry of data.classes: a class name, or a class id (YAML ints are kept as their decimal text).
+ClassRef = NewType("ClassRef", str)
 Split = Literal[1, 2, 3]  # the official train/test splits (Charades has only split 1)
 NumCrops = Literal[1, 5]  # test crops per snippet: centre only, or four corners + centre
+# data.charades_train: what one Charades training sample is (rlx.data.pipeline.rows.action_rows). The paper trains
+# "on the actions extracted from the training videos": `segments` = every annotated action once per epoch (~49.8k),
+# `videos` = one action drawn per video per epoch (7,985 samples, the video-level epoch of the other datasets).
+CharadesTrain = Literal["segments", "videos"]
 # How Ray places a trial's workers (ScalingConfig.placement_strategy): PACK fills one node first (best
 # effort), STRICT_PACK keeps every worker on one node (e.g. 4 GPUs of an 8-GPU node), SPREAD/STRICT_SPREAD
 # put them on different nodes (tests on a multi-node cluster).
 PlacementStrategy = Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"]
+
+
+# model.init_from in a search: `group:<group key>` starts each trial from a trial of that earlier group
+# (rlx.tune.init_group resolves it; elsewhere it is an error).
+INIT_FROM_GROUP = "group:"
+
+
+def init_from_group(value: object) -> str | None:
+    """The group key of a `group:<key>` value of model.init_from, else None."""
+    return value.removeprefix(INIT_FROM_GROUP) if isinstance(value, str) and value.startswith(INIT_FROM_GROUP) else None
 
 
 class ConfigError(ValueError):
@@ -46,7 +70,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Everything `rlx.models.build_model` reads (and nothing else reads)."""
+    """Everything `rlx.models.build_model` reads, and where the built network's first weights come from."""
 
     arch: Arch = "two_branch"
     backbone: Backbone = "resnetv2_101"
@@ -59,11 +83,35 @@ class ModelConfig:
     inter_channels: int = 0
     dropout: float = 0.8
     bn_mode: BNMode = "moving"
+    # Updates the BNs that normalise with running statistics in training (bn_mode moving; the paper's 0.001).
     bn_momentum: float = 0.001
+    # Updates the evaluation statistics of the BNs that normalise with batch statistics: the backbone's in
+    # bn_mode batch, and in every mode the non-local branch's new layers. Not the paper's 0.001 (it would keep
+    # their evaluation statistics near their initial values): PyTorch's 0.1; values below 0.01 are rejected.
+    batch_bn_momentum: float = 0.1
+    # Start from a finished run's whole network (seed paper §5.2: the temporal stream starts from the trained
+    # spatial one): a checkpoint (state.pt, epoch folder, run folder) or an MLflow run id. Read by
+    # rlx.train.init_from after build_model; a resumed run ignores it (its own checkpoint wins).
+    init_from: str = ""
+    # Strict: every model tensor comes from the source (except a head of another class count, and the first
+    # conv, adapted RGB -> flow); false loads what fits and keeps the rest new. Both print and log the account.
+    init_strict: bool = True
 
     def __post_init__(self) -> None:
         check(0.0 <= self.dropout < 1.0, "model.dropout", self.dropout, "must be in [0, 1)")
         check(0.0 <= self.bn_momentum <= 1.0, "model.bn_momentum", self.bn_momentum, "must be in [0, 1]")
+        check(
+            0.01 <= self.batch_bn_momentum <= 1.0,
+            "model.batch_bn_momentum",
+            self.batch_bn_momentum,
+            "must be in [0.01, 1] (below, the evaluation statistics of batch-statistics BNs barely move)",
+        )
+        check(  # in batch mode: left at its default, or saying the same as batch_bn_momentum (configs/smoke.yaml)
+            self.bn_mode != "batch" or self.bn_momentum in (ModelConfig.bn_momentum, self.batch_bn_momentum),
+            "model.bn_momentum",
+            self.bn_momentum,
+            "is not read in bn_mode 'batch'; set model.batch_bn_momentum",
+        )
         check(self.inter_channels >= 0, "model.inter_channels", self.inter_channels, "must be >= 0")
 
 
@@ -91,8 +139,28 @@ class DataConfig:
     synthetic_frames: int = 40
     synthetic_size: int = 96
     val_fraction: float = 0.1  # of the training split, held out for validation and fusion weights
+    # Test videos that may be missing, corrupt or too short before a run refuses to start (rlx.train.accounting).
+    # 0: the paper's datasets have complete test sets, and a comparison with the paper on fewer test videos is
+    # wrong unless the user says so; runs that test on fewer are marked incomplete in reports.
+    max_missing_test: int = 0
+    # Single- or multi-label targets; "auto" resolves from `dataset` in __post_init__, so after construction
+    # it is always a bool (custom datasets must state it).
+    multilabel: MultiLabel = "auto"
+    # A class subset (names or ids of the index's classes), relabelled 0..k-1 in original id order by
+    # rlx.data.splits.subset; empty = all classes.
+    classes: tuple[ClassRef, ...] = ()
     loader_tasks: int = 2  # parallel decode tasks per dataset (Ray Data)
     loader_cpus: float = 1.0  # CPUs reserved by each decode task (fractions share small machines)
+    # Video decoder (rlx.data.decode). pyav by measurement (`python -m rlx.bench data`, README benchmark table):
+    # the reference of the equality tests, 5.8-9.5x decord's videos/s on the Xvid AVIs (UCF-101/HMDB-51's
+    # format) and within this machine's noise of decord and torchcodec on H.264 MP4.
+    decoder: Decoder = "pyav"
+    # A video whose decode takes longer is dropped and counted as a failed video (data/skipped): a
+    # decoder stuck on a broken file must not stall training. The probe's bound (rlx.data.probe).
+    decode_timeout_s: float = 120.0
+    # Charades-format indexes (a `segments` column): training samples are annotated actions, T snippets inside
+    # one action, targets the classes active at the sampled frames (rlx.data.pipeline.rows.action_rows).
+    charades_train: CharadesTrain = "segments"
 
     def __post_init__(self) -> None:
         check(self.num_segments >= 1, "data.num_segments", self.num_segments, "must be >= 1")
@@ -100,12 +168,22 @@ class DataConfig:
         check(self.input_size >= 32, "data.input_size", self.input_size, "must be >= 32")
         check(self.short_side >= self.input_size, "data.short_side", self.short_side, "must be >= data.input_size")
         check(0.0 <= self.val_fraction < 1.0, "data.val_fraction", self.val_fraction, "must be in [0, 1)")
+        check(self.max_missing_test >= 0, "data.max_missing_test", self.max_missing_test, "must be >= 0")
         check(self.loader_tasks >= 1, "data.loader_tasks", self.loader_tasks, "must be >= 1")
+        check(self.decode_timeout_s > 0, "data.decode_timeout_s", self.decode_timeout_s, "must be > 0")
         check(self.dataset != "charades" or self.split == 1, "data.split", self.split, "Charades has only split 1")
-
-    @property
-    def multilabel(self) -> bool:
-        return self.dataset == "charades"
+        check(
+            self.dataset != "custom" or self.multilabel != "auto",
+            "data.multilabel",
+            self.multilabel,
+            "must be stated (true or false) for data.dataset=custom",
+        )
+        derived = self.dataset == "charades"
+        if self.dataset != "custom":
+            why = f"contradicts data.dataset={self.dataset} ({'multi' if derived else 'single'}-label)"
+            check(self.multilabel in ("auto", derived), "data.multilabel", self.multilabel, why)
+            object.__setattr__(self, "multilabel", derived)  # frozen: resolve "auto" once, here
+        check(len(set(self.classes)) == len(self.classes), "data.classes", list(self.classes), "lists a class twice")
 
     @property
     def in_channels(self) -> int:
@@ -157,6 +235,10 @@ class TrainConfig:
     max_failures: int = 2  # worker-group restarts before the run fails
     fail_at_epoch: int = -1  # fault injection for tests: rank 0 exits once when this epoch starts
     placement_strategy: PlacementStrategy = "PACK"
+    # With more than one worker on GPUs, the BNs that use batch statistics (bn_mode batch; the non-local
+    # branch's new layers) become SyncBatchNorm: 4 workers then normalise over the same 24 videos as 1.
+    # No effect with one worker; CPU (gloo) workers have no SyncBatchNorm kernel: a warning says so.
+    sync_bn: bool = True
 
     def __post_init__(self) -> None:
         check(self.num_workers >= 1, "train.num_workers", self.num_workers, "must be >= 1")
@@ -219,8 +301,9 @@ def coerce(annotation: Any, value: Any, key: str) -> Any:
     origin = typing.get_origin(annotation)
     if origin is Literal:
         allowed = typing.get_args(annotation)
-        bool_allowed = any(type(a) is bool for a in allowed)
-        if value not in allowed or (type(value) is bool) != bool_allowed:
+        # 1 == True in Python: a bool matches only a bool member, a non-bool only a non-bool one.
+        bool_match = any(type(a) is bool and a == value for a in allowed)
+        if value not in allowed or (type(value) is bool) != bool_match:
             raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(repr, allowed))}")
         return value
     if origin in (tuple, list):
@@ -242,6 +325,10 @@ def coerce(annotation: Any, value: Any, key: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
         return float(value)
+    if annotation is ClassRef:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise ConfigError(f"{key}: expected a class name or id, got {value!r}")
+        return ClassRef(str(value))
     if annotation is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key}: expected a string, got {value!r}")

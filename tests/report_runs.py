@@ -27,6 +27,7 @@ def run(
     group: str = "g1",
     kind: str = "trial",
     command: str = "cmd",
+    classes: str = "",
 ) -> dict[str, Any]:
     """One row of `Experiment.runs`: identity, the derived columns, params as strings, metrics as floats."""
     row: dict[str, Any] = {
@@ -45,6 +46,7 @@ def run(
         "T": T,
         "insertion": insertion,
         "seed": seed,
+        "classes": classes,
     }
     logged = {
         "data.dataset": dataset,
@@ -54,6 +56,7 @@ def run(
         "model.arch": arch,
         "model.insert_after": insertion,
         "train.seed": seed,
+        "data.classes": classes or "[]",
     }
     row.update({f"param:{k}": str(v) for k, v in (logged | (params or {})).items()})
     row.update({f"metric:{k}": float(v) for k, v in (metrics or {}).items()})

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
+import numpy as np
 import pytest
+from test_data_decode import moving_frames, pyav_frames, write_clip
 
-from rlx.bench import data
+from rlx.bench import data, data_decoders
 from rlx.bench.common import BenchResult
 
 
@@ -19,8 +22,9 @@ def synthetic_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_quick_run_returns_well_formed_ratios(synthetic_only):
     results = data.run(quick=True)
-    assert [r.name for r in results] == ["data.train_path_vs_decode_ceiling", "data.train_path_vs_decode_all"]
-    for r in results:
+    names = [r.name for r in results]
+    assert names[:2] == ["data.train_path_vs_decode_ceiling", "data.train_path_vs_decode_all"]
+    for r in results[:2]:
         assert isinstance(r, BenchResult) and r.unit == "x"
         assert math.isfinite(r.value) and r.value > 0
         assert r.baseline and r.candidate and r.details["goal"]
@@ -28,3 +32,24 @@ def test_quick_run_returns_well_formed_ratios(synthetic_only):
         speeds = r.details["videos_per_s_per_core"]
         assert set(speeds) == {"ceiling", "candidate", "decode_all"} and all(v > 0 for v in speeds.values())
         json.loads(r.to_json())  # serialisable as the CLI prints it
+    # Synthetic clips are H.264 MP4: the AVI/Xvid group is made by re-encoding one; torchcodec refuses AVI.
+    assert names[2:] == [
+        "data.decoder_pyav_vs_decord.avi_xvid",
+        "data.decoder_torchcodec_vs_decord.mp4_h264",
+        "data.decoder_pyav_vs_decord.mp4_h264",
+    ]
+    for r in results[2:]:
+        json.loads(r.to_json())
+        speeds = r.details["videos_per_s_per_core"]
+        assert math.isfinite(r.value) and r.value > 0 and all(v > 0 for v in speeds.values())
+        assert r.details["frames_vs_pyav"]["pyav"] == {"max_abs_diff": 0, "fraction_differing": 0.0, "passes": True}
+        assert r.details["fastest_passing"] in speeds
+    assert results[2].details["clips"][0].startswith("reencoded_")
+
+
+def test_reencoded_clip_keeps_every_frame(tmp_path: Path) -> None:
+    source = write_clip(tmp_path / "a.mp4", moving_frames(12))
+    made = data_decoders.reencode(source, tmp_path / "a.avi", "mpeg4")
+    assert data_decoders.codec_of(made) == "mpeg4" and len(pyav_frames(made)) == 12
+    diff = np.abs(pyav_frames(made).astype(int) - pyav_frames(source)).mean()
+    assert diff < 30  # the same pictures, lossy: noise frames are the worst case for MPEG-4

@@ -108,3 +108,39 @@ def test_overrides_are_yaml_scalars_and_lists():
     assert flat == {"model.dropout": 0.5, "train.use_gpu": True, "optim.milestones": [35, 45], "a": "conv5_2"}
     with pytest.raises(ConfigError, match="--set expects key=value, got 'model.dropout'"):
         parse_overrides(["model.dropout"])
+
+
+def test_multilabel_is_derived_for_the_official_datasets_and_stated_for_custom():
+    assert RunConfig.from_flat({"data.dataset": "charades"}).data.multilabel is True
+    assert RunConfig.from_flat({"data.dataset": "ucf101"}).data.multilabel is False
+    assert RunConfig.from_flat({"data.dataset": "charades", "data.multilabel": True}).data.multilabel is True
+    with pytest.raises(ConfigError, match=r"data.multilabel: 'auto' must be stated \(true or false\) for .*custom"):
+        RunConfig.from_flat({"data.dataset": "custom"})
+    with pytest.raises(ConfigError, match=r"data.multilabel: True contradicts data.dataset=hmdb51 \(single-label\)"):
+        RunConfig.from_flat({"data.dataset": "hmdb51", "data.multilabel": True})
+    with pytest.raises(ConfigError, match=r"data.multilabel: 1 is not one of 'auto', True, False"):
+        RunConfig.from_flat({"data.dataset": "custom", "data.multilabel": 1})
+    custom = RunConfig.from_flat({"data.dataset": "custom", "data.multilabel": True})
+    assert custom.data.multilabel is True
+    flat = custom.to_flat()  # logged resolved, and reads back the same
+    assert flat["data.multilabel"] is True and RunConfig.from_flat(flat) == custom
+    assert RunConfig().to_flat()["data.multilabel"] is False
+
+
+def test_classes_are_names_or_ids_kept_as_text():
+    data = RunConfig.from_flat({"data.classes": ["walk", 3]}).data
+    assert data.classes == ("walk", "3") and RunConfig().data.classes == ()
+    assert RunConfig.from_flat(parse_overrides(["data.classes=[run, 7]"])).data.classes == ("run", "7")
+    with pytest.raises(ConfigError, match=r"data.classes\[1\]: expected a class name or id, got True"):
+        RunConfig.from_flat({"data.classes": ["walk", True]})
+    with pytest.raises(ConfigError, match=r"data.classes: \['walk', 'walk'\] lists a class twice"):
+        RunConfig.from_flat({"data.classes": ["walk", "walk"]})
+
+
+def test_a_literal_bool_member_matches_bools_only():
+    assert config.coerce(typing.Literal[1, 2], 1, "k") == 1
+    with pytest.raises(ConfigError, match="True is not one of 1, 2"):
+        config.coerce(typing.Literal[1, 2], True, "k")
+    assert config.coerce(config.MultiLabel, False, "k") is False
+    with pytest.raises(ConfigError, match="0 is not one of 'auto', True, False"):
+        config.coerce(config.MultiLabel, 0, "k")

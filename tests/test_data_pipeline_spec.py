@@ -22,7 +22,12 @@ def test_spec_from_run_config():
     charades = PipelineSpec.from_config(
         DataConfig(dataset="charades"), "test", "/v", num_classes=157, evaluation=EvalConfig()
     )
-    assert charades.multilabel and charades.num_classes == 157 and charades.num_views == 10
+    # The paper: each of the 10 clips evaluated "in the same way as Section 5.2" (4 groups x 5 crops).
+    assert charades.multilabel and charades.num_classes == 157 and charades.num_views == 10 * 4 * 5
+    assert (charades.num_clips, charades.num_groups, charades.num_crops, charades.clip_len) == (10, 4, 5, 256)
+    small = EvalConfig(num_groups=2, num_crops=1, num_clips=3, clip_length=32)
+    charades = PipelineSpec.from_config(DataConfig(dataset="charades"), "test", "/v", num_classes=4, evaluation=small)
+    assert charades.num_views == 3 * 2 * 1 and charades.frame_shape() == (6, 8, 3, 224, 224)
 
 
 @pytest.mark.parametrize(

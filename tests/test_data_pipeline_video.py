@@ -176,3 +176,53 @@ def test_flow_rawframes_stack_snippets_as_channels(dataset):
     decoded = read_frames(dataset / "flow/f0", idx.ravel(), "flow")[:, :, 8:56]  # (6, H, H, 2)
     np.testing.assert_array_equal(frames[1, 2], decoded[4, ..., 0])  # segment 1, snippet frame 1, x
     np.testing.assert_array_equal(frames[1, 3], decoded[4, ..., 1])  # … y
+
+
+# --------------------------------------------------------------------------- Charades training samples (actions)
+
+# a0 has 24 frames; a duration of 2.4 s makes fps 10. Frames: class 0 [5, 13), class 2 [10, 24), class 1 [20, 22).
+ACTIONS = [0.0, 0.5, 1.3, 2.0, 1.0, 2.4, 1.0, 2.0, 2.2]
+
+
+def action_row(action: int) -> dict:
+    return {**make_rows(with_bad=False)[0], "labels": [0, 1, 2], "actions": ACTIONS, "duration": 2.4, "action": action}
+
+
+def test_action_samples_stay_inside_their_action_with_the_classes_shown(dataset):
+    spec = spec_for(dataset, multilabel=True, num_classes=3)
+    (batch,) = iter_local(spec, [action_row(0), action_row(1)], epoch=2)
+    assert batch["video_id"].tolist() == ["a0", "a0"] and batch["frames"].shape == (2, T, 3, 32, 32)
+    for row, (first, stop) in enumerate([(5, 13), (10, 24)]):
+        rng = video_rng(spec.seed, 2, f"a0#{row}")  # each action its own generator
+        idx = sampling.action_train_indices(N, first, stop, T, 1, rng)  # (T, 1)
+        params = spec.augment.draw(H, W, rng)
+        expected = tf.to_model_layout(spec.augment.apply(read_frames(dataset / "A/a0.mp4", idx.ravel()), params), T, 1)
+        np.testing.assert_array_equal(batch["frames"][row], expected)
+        if row == 0:
+            # action 0 (class 0): snippets in [5,7) [7,9) [9,11) [11,13); the last (11 or 12) shows class 2 too
+            assert batch["labels"][0].tolist() == [1.0, 0.0, 1.0]
+        else:
+            # action 1 (class 2): [10,13) shows class 0; [20,24) shows class 1 when it lands on 20 or 21
+            assert batch["labels"][1].tolist() == [1.0, float(idx[-1, 0] < 22), 1.0]
+
+
+def test_one_action_per_video_is_drawn_before_the_snippets(dataset):
+    spec = spec_for(dataset, multilabel=True, num_classes=3)
+    drawn = set()
+    for epoch in range(6):
+        (batch,) = iter_local(spec, [action_row(-1)], epoch=epoch)
+        rng = video_rng(spec.seed, epoch, "a0")  # the video's own generator: the action first
+        k = int(rng.integers(3))
+        first, stop = [(5, 13), (10, 24), (20, 22)][k]
+        idx = sampling.action_train_indices(N, first, stop, T, 1, rng)
+        params = spec.augment.draw(H, W, rng)
+        expected = tf.to_model_layout(spec.augment.apply(read_frames(dataset / "A/a0.mp4", idx.ravel()), params), T, 1)
+        np.testing.assert_array_equal(batch["frames"][0], expected)
+        assert batch["labels"][0, [0, 2, 1][k]] == 1.0  # its own class
+        drawn.add(k)
+    assert len(drawn) > 1  # a fresh action per epoch
+
+
+def test_load_action_needs_multilabel_training(dataset):
+    with pytest.raises(ValueError, match="multi-label training"):
+        iter_local(spec_for(dataset, mode="val", multilabel=True, num_classes=3), [action_row(0)]).__next__()

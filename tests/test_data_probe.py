@@ -7,6 +7,7 @@ a rawframes folder, and one listed video that does not exist.
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -39,6 +40,23 @@ def write_clip(path: Path, num_frames: int, size: tuple[int, int] = (32, 64)) ->
         stream.pix_fmt = "yuv420p"
         for i in range(num_frames):
             image = np.full((*size, 3), 10 * i, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def write_noise_clip(path: Path, num_frames: int, size: tuple[int, int] = (32, 64)) -> Path:
+    """An MPEG-4 AVI of random frames: every frame costs bytes, so a cut file loses frames, not only its index."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(num_frames)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=25)
+        stream.height, stream.width = size
+        stream.pix_fmt = "yuv420p"
+        for _ in range(num_frames):
+            image = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
             for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
@@ -168,3 +186,25 @@ def test_probe_counts_flow_fields_of_a_flow_folder(tmp_path):
     (folder / "flow_y_00007.jpg").unlink()  # an interrupted extraction: x and y disagree
     result = probe.probe_one(folder)
     assert result.status == "corrupt" and "6 flow_y" in result.error
+
+
+def test_a_truncated_video_that_still_plays_is_corrupt(tmp_path: Path) -> None:
+    # The first 70 % of an AVI opens and decodes to its last surviving frame; its header still says 24.
+    data = write_noise_clip(tmp_path / "full.avi", 24).read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: int(0.7 * len(data))])
+    result = probe.probe_one(cut)
+    assert result.status == "corrupt" and result.num_frames is None
+    assert re.fullmatch(r"truncated: \d+ of the 24 frames its header declares", result.error)
+    assert int(result.error.split()[1]) < 24 * (1 - probe.TRUNCATION_TOLERANCE)
+    assert probe.probe_one(tmp_path / "full.avi") == probe.ProbeResult(-1, "ok", 24, 25.0)
+    assert probe.declared_frames(tmp_path / "full.avi") == 24
+
+
+def test_probe_rows_probes_only_the_marked_rows(index: pd.DataFrame, videos: Path) -> None:
+    stale = index.assign(status="ok", num_frames=pd.array([99] * len(index), dtype="Int32"))
+    marked = (stale["path"] == "Bad/v_Bad_g01_c03.avi").to_numpy()
+    out = probe.probe_rows(stale, marked, videos)
+    assert out.loc[marked, "status"].tolist() == ["missing"] and pd.isna(out.loc[marked, "num_frames"]).all()
+    assert (out.loc[~marked, "status"] == "ok").all() and (out.loc[~marked, "num_frames"] == 99).all()
+    assert out["num_frames"].dtype == pd.Int32Dtype() and out["probe_error"][~marked].isna().all()

@@ -199,3 +199,78 @@ def test_clip_test_indices_offsets_each_clip():
 def test_invalid_arguments_raise(call):
     with pytest.raises(ValueError):
         call()
+
+
+# --------------------------------------------------------------------------- Charades actions (training)
+
+
+# fmt: off
+@pytest.mark.parametrize(
+    ("start", "end", "fps", "num_frames", "expected"),
+    [
+        (0.0, 0.6, 25.0, 16, (0, 15)),  # 0.6·25 = 15.000000000000002 in floats: still 15
+        (1.02, 2.5, 10.0, 30, (10, 25)),  # ⌊10.2⌋, ⌈25⌉
+        (1.01, 1.02, 10.0, 30, (10, 11)),  # shorter than a frame: the frame it falls in
+        (2.0, 5.0, 10.0, 30, (20, 30)),  # past the end: clipped to the video
+        (3.0, 3.0, 10.0, 30, (29, 30)),  # empty, at the very end: the last frame
+    ],
+)
+# fmt: on
+def test_action_frames_table(start, end, fps, num_frames, expected):
+    assert sampling.action_frames(start, end, fps, num_frames) == expected
+
+
+def test_action_train_indices_tile_the_action_only():
+    # action [40, 60) of a 100-frame video, T = 4: segments [40,45) [45,50) [50,55) [55,60)
+    low = sampling.action_train_indices(100, 40, 60, 4, 1, LowRng())
+    high = sampling.action_train_indices(100, 40, 60, 4, 1, HighRng())
+    np.testing.assert_array_equal(low[:, 0], [40, 45, 50, 55])
+    np.testing.assert_array_equal(high[:, 0], [44, 49, 54, 59])
+    # flow, L = 10, action [50, 80): start range 21 -> segments [50,55) [55,60) [60,65) [65,71)
+    flow = sampling.action_train_indices(100, 50, 80, 4, 10, HighRng())
+    np.testing.assert_array_equal(flow[:, 0], [54, 59, 64, 70])
+    assert flow[-1, -1] == 79  # the last snippet ends on the action's last frame
+
+
+def test_action_shorter_than_a_snippet_runs_on_in_the_video_then_clamps():
+    np.testing.assert_array_equal(sampling.action_train_indices(100, 10, 13, 2, 10, LowRng()), [range(10, 20)] * 2)
+    at_end = sampling.action_train_indices(100, 95, 98, 1, 10, HighRng())
+    np.testing.assert_array_equal(at_end, [[95, 96, 97, 98, 99, 99, 99, 99, 99, 99]])
+
+
+def test_active_classes_on_a_tiny_annotated_video():
+    # 30 frames over 3.0 s: fps 10. Frames: class 0 [0, 15), class 1 [10, 20) and [28, 29), class 2 [25, 30).
+    actions = [[0, 0.0, 1.5], [1, 1.0, 2.0], [2, 2.5, 3.0], [1, 2.8, 2.9]]
+    hot = lambda frames: sampling.active_classes(np.array(frames), actions, 10.0, 30, 4).tolist()  # noqa: E731
+    assert hot([2, 6, 11, 14]) == [1, 1, 0, 0]  # inside action 0, the last two also in class 1's
+    assert hot([2, 6, 9, 14]) == [1, 1, 0, 0]
+    assert hot([2, 6, 8, 9]) == [1, 0, 0, 0]  # class 1 starts at frame 10: not shown
+    assert hot([15, 16, 18]) == [0, 1, 0, 0]  # frame 15 is past class 0's [0, 15)
+    assert hot([[20, 21], [28, 29]]) == [0, 1, 1, 0]  # (T, L) indices; class 1 again at 28
+    assert hot([22]) == [0, 0, 0, 0]  # a gap between actions: no class
+    assert sampling.active_classes(np.array([0]), np.zeros((0, 3)), 10.0, 30, 4).tolist() == [0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_action_samples_always_carry_their_own_class(seed):
+    rng = np.random.default_rng(seed)
+    actions = np.array([[3, 0.31, 0.33], [1, 4.97, 5.2], [0, 1.0, 4.0], [2, 2.0, 2.5]])  # one shorter than a frame
+    for cls, start, end in actions:
+        first, stop = sampling.action_frames(start, end, 24.0, 120)
+        idx = sampling.action_train_indices(120, first, stop, 8, 1, rng)
+        assert first <= idx.min() and idx.max() < stop
+        assert sampling.active_classes(idx, actions, 24.0, 120, 4)[int(cls)] == 1.0
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: sampling.action_frames(0.0, 1.0, 0.0, 10),
+        lambda: sampling.action_frames(0.0, 1.0, float("nan"), 10),
+        lambda: sampling.action_train_indices(10, 5, 5, 2, 1, LowRng()),
+        lambda: sampling.action_train_indices(10, 5, 11, 2, 1, LowRng()),
+    ],
+)
+def test_invalid_action_arguments_raise(call):
+    with pytest.raises(ValueError):
+        call()

@@ -242,7 +242,7 @@ def test_write_read_round_trip_keeps_schema_and_classes(annotations: Path, tmp_p
     assert schema.field("num_frames").type == pa.int32()
     assert schema.field("fps").type == pa.float32()
     meta = json.loads(schema.metadata[b"rlx.index"])
-    assert meta == {"dataset": dataset, "split": 1, "classes": df.attrs["classes"]}
+    assert meta == {"dataset": dataset, "split": 1, "classes": df.attrs["classes"], "format": dataset, "media": "video"}
     classes_txt = tmp_path / "sub" / f"{dataset}.classes.txt"
     assert classes_txt.read_text().splitlines() == [f"{i} {c}" for i, c in enumerate(df.attrs["classes"])]
     assert splits.read_classes(out) == splits.read_classes(classes_txt) == df.attrs["classes"]

@@ -1,13 +1,14 @@
-"""BatchNorm modes (`model.bn_mode`): moving statistics, frozen, plain batch."""
+"""BatchNorm modes (`model.bn_mode`): moving statistics, frozen, plain batch; SyncBatchNorm for batch statistics."""
 
 from typing import get_args
 
 import pytest
 import torch
+from torch import nn
 from torch.testing import assert_close
 
 from rlx.config import BNMode
-from rlx.models.backbones.norm import RunningStatsBatchNorm2d, make_norm_layer
+from rlx.models.backbones.norm import RunningStatsBatchNorm2d, make_norm_layer, sync_batch_statistics
 
 
 def test_moving_bn_normalises_with_running_stats_and_updates_with_momentum():
@@ -42,9 +43,27 @@ def test_frozen_bn_changes_nothing():
     assert out.requires_grad  # affine parameters still train
 
 
-def test_batch_bn_is_ordinary_batchnorm_with_the_given_momentum():
-    bn = make_norm_layer("batch", 0.01)(3)
-    assert type(bn) is torch.nn.BatchNorm2d and bn.momentum == 0.01
+def test_batch_bn_is_ordinary_batchnorm_with_the_batch_momentum_not_the_moving_one():
+    bn = make_norm_layer("batch", 0.001, batch_momentum=0.05)(3)
+    assert type(bn) is torch.nn.BatchNorm2d and bn.momentum == 0.05
+    assert make_norm_layer("batch", 0.001)(3).momentum == 0.1  # never the paper's 0.001 of `moving`
+
+
+def test_sync_converts_exactly_the_layers_that_use_batch_statistics_and_keeps_their_state():
+    batch = make_norm_layer("batch", 0.001, 0.2)
+    moving = make_norm_layer("moving", 0.001)
+    model = nn.Sequential(batch(3), nn.Sequential(moving(3), batch(3), make_norm_layer("frozen", 0.1)(3)), nn.ReLU())
+    with torch.no_grad():
+        model[1][1].running_mean.fill_(0.3)
+        model[1][1].weight.fill_(2.0)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    assert sync_batch_statistics(model) == 2
+    kinds = [type(model[0]), type(model[1][0]), type(model[1][1]), type(model[1][2])]
+    assert kinds == [nn.SyncBatchNorm, RunningStatsBatchNorm2d, nn.SyncBatchNorm, RunningStatsBatchNorm2d]
+    assert model[1][1].momentum == 0.2 and model[1][0].momentum == 0.001
+    after = model.state_dict()
+    assert after.keys() == before.keys() and all(torch.equal(after[k], before[k]) for k in before)
+    assert sync_batch_statistics(model) == 0  # already synchronised: nothing left to convert
 
 
 def test_unknown_mode_lists_the_config_values():

@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from rlx.config import Arch, Backbone, BNMode, InsertAfter, ModelConfig, Pairwise
+from rlx.config import Arch, Backbone, BNMode, ConfigError, InsertAfter, ModelConfig, Pairwise
 from rlx.models import build, build_model, nonlocal_op
 from rlx.models.backbones import RunningStatsBatchNorm2d, create_backbone, make_norm_layer
 from rlx.models.two_branch import TSNNet, TwoBranchNet
@@ -99,12 +99,73 @@ def test_state_dict_round_trip_restores_outputs_exactly():
         assert torch.equal(a(x), b(x))
 
 
-def test_moving_bn_mode_reaches_the_backbone_only():
-    model = build_model(ModelConfig(backbone="resnetv2_small", bn_mode="moving", bn_momentum=0.01), 5)
-    backbone_bns = [m for m in model.backbone.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+def batch_norms(module: torch.nn.Module) -> list[torch.nn.BatchNorm2d]:
+    return [m for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+
+
+def test_moving_bn_mode_reaches_the_backbone_only_the_new_layers_use_batch_statistics():
+    cfg = ModelConfig(backbone="resnetv2_small", bn_mode="moving", bn_momentum=0.01, batch_bn_momentum=0.05)
+    model = build_model(cfg, 5)
+    backbone_bns = batch_norms(model.backbone)
     assert backbone_bns and all(isinstance(m, RunningStatsBatchNorm2d) and m.momentum == 0.01 for m in backbone_bns)
-    new_bns = [m for m in model.relational.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    assert new_bns and not any(isinstance(m, RunningStatsBatchNorm2d) for m in new_bns)
+    new_bns = batch_norms(model.relational)
+    assert len(new_bns) == 4  # before the R-LSTM, the new conv5_3's two (basic block), the head norm
+    assert all(type(m) is torch.nn.BatchNorm2d and m.momentum == 0.05 for m in new_bns)
+
+
+def test_batch_bn_mode_uses_the_batch_momentum_everywhere():
+    model = build_model(ModelConfig(backbone="resnetv2_small", bn_mode="batch", batch_bn_momentum=0.2), 5)
+    assert {(type(m), m.momentum) for m in batch_norms(model)} == {(torch.nn.BatchNorm2d, 0.2)}
+
+
+def test_bn_momentum_keys_refuse_what_would_train_silently_wrong():
+    with pytest.raises(ConfigError, match=r"model.batch_bn_momentum: 0.001 must be in \[0.01, 1\]"):
+        ModelConfig(batch_bn_momentum=0.001)
+    with pytest.raises(ConfigError, match="model.bn_momentum: 0.05 is not read in bn_mode 'batch'"):
+        ModelConfig(bn_mode="batch", bn_momentum=0.05)
+    # The default (0.001, untouched) and a value equal to the batch momentum (configs/smoke.yaml) are accepted.
+    assert ModelConfig(bn_mode="batch").bn_momentum == 0.001
+    assert ModelConfig(bn_mode="batch", bn_momentum=0.1).batch_bn_momentum == 0.1
+
+
+# ---------------------------------------------------------------- insertion variants (seed paper §4, §5.4)
+@pytest.mark.parametrize("insert_after,new_blocks", [("conv5_1", 2), ("conv5_2", 1), ("conv5_3", 0)])
+def test_after_conv5_k_the_branch_has_new_copies_of_the_blocks_that_follow_k(insert_after, new_blocks):
+    torch.manual_seed(0)
+    model = build_model(small(arch="two_branch", insert_after=insert_after), 5)
+    branch, conv5 = model.relational, model.backbone.conv5
+    assert len(branch.blocks) == new_blocks
+    for block, pretrained in zip(branch.blocks, list(conv5)[3 - new_blocks :], strict=True):
+        # the same architecture as the block it copies (C→C, stride 1, no projection), not its weights
+        assert type(block) is type(pretrained) and block.downsample is None and pretrained.downsample is None
+        shapes = [(n, p.shape) for n, p in block.named_parameters()]
+        assert shapes == [(n, p.shape) for n, p in pretrained.named_parameters()]
+        assert not {id(p) for p in block.parameters()} & {id(p) for p in model.backbone.parameters()}
+        for conv in (m for m in block.modules() if isinstance(m, torch.nn.Conv2d)):  # Xavier, not He
+            fan_in, fan_out = conv.weight[0].numel(), conv.weight.shape[0] * conv.weight[0, 0].numel()
+            assert conv.weight.abs().max() <= (6 / (fan_in + fan_out)) ** 0.5
+    # a head norm finishes the last new block; "right before spatial average pooling" there is none
+    assert isinstance(branch.head_norm, torch.nn.Identity) == (new_blocks == 0)
+
+
+def test_variants_differ_in_parameters_by_exactly_one_conv5_block():
+    def relational_params(insert_after):
+        model = build_model(small(arch="nonlocal", insert_after=insert_after), 5)
+        return sum(p.numel() for p in model.relational.parameters())
+
+    block = sum(p.numel() for p in create_backbone("resnetv2_small").conv5[2].parameters())
+    head_norm = 2 * 256  # BN weight and bias of the 256-channel head norm
+    p1, p2, p3 = (relational_params(i) for i in INSERTS)
+    assert p1 - p2 == block and p2 - p3 == block + head_norm
+
+
+def test_paper_size_variants_use_bottleneck_copies():
+    with torch.device("meta"):
+        models = {i: build_model(ModelConfig(insert_after=i), num_classes=101) for i in INSERTS}
+    for insert_after, model in models.items():
+        blocks = model.relational.blocks
+        assert [type(b).__name__ for b in blocks] == ["PreActBottleneck"] * (3 - INSERTS.index(insert_after) - 1)
+        assert all(b.conv1.in_channels == 2048 and b.conv3.out_channels == 2048 for b in blocks)
 
 
 def test_paper_configuration_builds_at_full_size():

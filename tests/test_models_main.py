@@ -35,3 +35,9 @@ def test_flow_stream_uses_2L_channels(capsys):
 def test_bad_override_exits_2_naming_the_key(capsys):
     assert main(["--set", "model.insert_after=conv4_3"]) == 2
     assert "model.insert_after: 'conv4_3' is not one of" in capsys.readouterr().err
+
+
+def test_summary_names_the_new_blocks_of_the_insertion_variant(capsys):
+    args = ["--set", "data.num_segments=2", "--set", "data.input_size=64", "--set", "model.insert_after=conv5_3"]
+    assert main(args) == 0
+    assert "R-LSTM -> 1x1 conv -> 0 new conv5 block(s) -> spatial average" in capsys.readouterr().out

@@ -13,10 +13,12 @@ C = 256  # resnetv2_small's conv5 width
 K = 5  # classes
 
 
-def relational_branch() -> RelationalBranch:
-    block = resnetv2_small().make_block(nn.BatchNorm2d)
-    head_norm = nn.Sequential(nn.BatchNorm2d(C), nn.ReLU())
-    return RelationalBranch(nn.BatchNorm2d(C), RelationalLSTM(C, C // 2), nn.Conv2d(C // 2, C, 1), block, head_norm)
+def relational_branch(blocks: int = 1) -> RelationalBranch:
+    """The branch after conv5_{3 - blocks}: `blocks` new conv5 blocks, a head norm only when there is one."""
+    new_blocks = nn.Sequential(*[resnetv2_small().make_block(nn.BatchNorm2d) for _ in range(blocks)])
+    head_norm = nn.Sequential(nn.BatchNorm2d(C), nn.ReLU()) if blocks else nn.Identity()
+    rlstm, expand = RelationalLSTM(C, C // 2), nn.Conv2d(C // 2, C, 1)
+    return RelationalBranch(nn.BatchNorm2d(C), rlstm, expand, new_blocks, head_norm)
 
 
 def two_branch(local: bool = True, relational: bool = True, insert_after: int = 2) -> TwoBranchNet:
@@ -87,14 +89,18 @@ def test_tsn_on_one_snippet_is_the_snippet_classifier():
         assert_close(model(x), model.fc(model.backbone(x[:, 0]).mean(dim=(2, 3))))
 
 
-def test_relational_branch_reads_the_last_hidden_state():
+@pytest.mark.parametrize("blocks", [0, 1, 2])
+def test_relational_branch_reads_the_last_hidden_state(blocks):
     torch.manual_seed(0)
-    branch = relational_branch().eval()
+    branch = relational_branch(blocks).eval()
     feats = torch.randn(2, 3, C, 2, 2)
     with torch.no_grad():
         normed = branch.norm(feats.flatten(0, 1)).view(2, 3, C, 2, 2)
         _, (h_last, _) = branch.rlstm(normed)
-        expected = branch.head_norm(branch.block(branch.expand(h_last))).mean(dim=(2, 3))
+        x = branch.expand(h_last)
+        for block in branch.blocks:
+            x = block(x)
+        expected = (x if blocks == 0 else branch.head_norm(x)).mean(dim=(2, 3))
         assert_close(branch(feats), expected)
         assert not torch.allclose(branch(feats), branch(feats[:, :2]))  # the third snippet counts
 

@@ -17,6 +17,7 @@ import pytest
 
 from rlx.eval.scores import write_scores
 from rlx.report.__main__ import main
+from rlx.report.format import PAPER_LABEL
 from rlx.tracking import open_run
 
 UCF_CLASSES = ["ApplyEyeMakeup", "Archery", "Basketball", "Biking"]
@@ -73,6 +74,7 @@ def _trial(
     classes=UCF_CLASSES,
     labels=LABELS,
     videos=VIDEOS,
+    counts=None,
 ):
     tags = {"rlx.kind": kind, "rlx.dataset": dataset, "rlx.command": COMMAND if parent else "python -m rlx.train"}
     if parent:
@@ -89,8 +91,11 @@ def _trial(
             "model.dropout": dropout,
             "train.seed": seed,
             "optim.epochs": len(val),
+            "data.classes": "()",  # all classes, as rlx.train logs it
         }
     )
+    if counts is not None:  # (test videos covered, left out); None: a run from before they were logged
+        run.log_metrics({"test/videos": counts[0], "data/excluded/test": counts[1]}, step=len(val))
     for epoch, v in enumerate(val, start=1):
         run.log_metrics({"epoch": epoch, "val/top1": v, "train/loss": 2.0 / epoch}, step=epoch)
     run.log_metrics({"test/top1": test, "test/top5": 1.0, "test/mean_class_acc": test - 0.01}, step=len(val))
@@ -125,12 +130,12 @@ def build_store(root: Path) -> dict[str, str]:
     ids["nl0"] = _trial(key="nl0", arch="nonlocal", test=0.85, val=(0.5, 0.75), scores=RLSTM_SCORES, **t)
     ids["tb_T6"] = _trial(key="tb_T6", T=6, test=0.75, val=(0.5, 0.6), **t)
     # Temporal, split 1.
-    ids["tsn_flow"] = _trial(key="tsn_flow", modality="flow", arch="tsn", test=0.85, **t)
+    ids["tsn_flow"] = _trial(key="tsn_flow", modality="flow", arch="tsn", test=0.85, counts=(8, 0), **t)
     ids["tb_flow"] = _trial(key="tb_flow", modality="flow", test=0.87, **t)
     # Spatial two-branch on splits 2 and 3; HMDB-51 split 1 only.
     ids["tb_s2"] = _trial(key="tb_s2", split=2, test=0.70, **t)
     ids["tb_s3"] = _trial(key="tb_s3", split=3, test=0.60, **t)
-    ids["hmdb"] = _trial(key="hmdb", dataset="hmdb51", test=0.50, **t)
+    ids["hmdb"] = _trial(key="hmdb", dataset="hmdb51", test=0.50, counts=(6, 2), **t)  # 2 test videos left out
     # A trial that did not finish: left out.
     open_run("abl", "crashed", parent_run_id=p, tracking_uri=uri, tags={"rlx.kind": "trial"}).finish("FAILED")
     # Two-stream fusion of tb0 and tb_flow.
@@ -233,18 +238,18 @@ def test_architecture_table_mean_std_over_the_chosen_configs_seeds(store):
     arch = table(store, "architectures")
     tb = row(arch, dataset="ucf101", stream="spatial", arch="two-branch", split=1)
     # The dropout 0.88 config (best mean val 0.85) is chosen over dropout 0.6 (val 0.5, test 0.99 ignored).
-    assert tb["test top-1 (%)"] == pytest.approx(88.0)
-    assert tb["test top-1 (%) ±"] == pytest.approx(np.std([90, 86], ddof=1), abs=1e-4)
+    assert tb["test top-1 over videos (%)"] == pytest.approx(88.0)
+    assert tb["test top-1 over videos (%) ±"] == pytest.approx(np.std([90, 86], ddof=1), abs=1e-4)
     assert (tb["trials"], tb["seeds"]) == (3, 2)
     assert tb["chosen"] == "model.dropout=0.88"
     assert tb["runs"] == f"{store[1]['tb0']} {store[1]['tb1']}"
-    assert tb["paper (%)"] == 88.7 and tb["paper source"] == "Table 4"
+    assert tb[PAPER_LABEL["accuracy"]] == 88.7 and tb["paper source"] == "Table 4"
     assert tb["command"] == COMMAND
     tsn = row(arch, stream="spatial", arch="TSN", split=1)
-    assert tsn["test top-1 (%)"] == pytest.approx(82.0) and tsn["paper (%)"] == 87.0
+    assert tsn["test top-1 over videos (%)"] == pytest.approx(82.0) and tsn[PAPER_LABEL["accuracy"]] == 87.0
     assert tsn["insertion"] == "–"
     flow = row(arch, stream="temporal", arch="TSN")
-    assert flow["test top-1 (%)"] == pytest.approx(85.0) and flow["paper (%)"] == 88.5
+    assert flow["test top-1 over videos (%)"] == pytest.approx(85.0) and flow[PAPER_LABEL["accuracy"]] == 88.5
     # T = 6 is held out of this table (the paper's T = 8 is present).
     assert set(arch[arch["arch"] == "two-branch"]["T"]) == {8}
 
@@ -252,19 +257,19 @@ def test_architecture_table_mean_std_over_the_chosen_configs_seeds(store):
 def test_tsn_plus_rlstm_ensemble_from_stored_scores(store):
     arch = table(store, "architectures")
     ens = row(arch, stream="spatial", arch="TSN + R-LSTM")
-    assert ens["test top-1 (%)"] == pytest.approx(87.5)  # 7 of 8, worked out beside RLSTM_SCORES
-    assert ens["paper (%)"] == 88.6 and ens["seeds"] == 1  # non-local has seed 0 only
+    assert ens["test top-1 over videos (%)"] == pytest.approx(87.5)  # 7 of 8, worked out beside RLSTM_SCORES
+    assert ens[PAPER_LABEL["accuracy"]] == 88.6 and ens["seeds"] == 1  # non-local has seed 0 only
     assert ens["runs"] == f"{store[1]['tsn0']} {store[1]['nl0']}"
     both = row(arch, stream="spatial", arch="TSN + two-branch")
-    assert both["seeds"] == 2 and both["test top-1 (%)"] == pytest.approx(87.5)
-    assert both["test top-1 (%) ±"] == pytest.approx(0.0)
+    assert both["seeds"] == 2 and both["test top-1 over videos (%)"] == pytest.approx(87.5)
+    assert both["test top-1 over videos (%) ±"] == pytest.approx(0.0)
     assert not ((arch["arch"] == "TSN + R-LSTM") & (arch["stream"] == "temporal")).any()  # flow runs have no scores
 
 
 def test_two_stream_rows_say_the_weight_and_where_it_was_chosen(store):
     arch = table(store, "architectures")
     two = row(arch, stream="two-stream", arch="two-branch")
-    assert two["test top-1 (%)"] == pytest.approx(93.0) and two["paper (%)"] == 94.4
+    assert two["test top-1 over videos (%)"] == pytest.approx(93.0) and two[PAPER_LABEL["accuracy"]] == 94.4
     assert two["RGB weight"] == "0.45 (chosen on val)"
     fusion = row(table(store, "fusion"), group="data.dataset=ucf101,data.split=1")
     assert fusion["RGB weight (chosen on val)"] == 0.45
@@ -278,18 +283,18 @@ def test_two_stream_rows_say_the_weight_and_where_it_was_chosen(store):
 def test_split_means_show_how_many_splits(store):
     splits = table(store, "splits")
     ucf = row(splits, dataset="UCF-101", stream="spatial", arch="two-branch")
-    assert ucf["test top-1 (%)"] == pytest.approx((88.0 + 70.0 + 60.0) / 3)
+    assert ucf["test top-1 over videos (%)"] == pytest.approx((88.0 + 70.0 + 60.0) / 3)
     assert (ucf["splits"], ucf["n splits"], ucf["comparable"]) == ("1, 2, 3", 3, "yes")
     hmdb = row(splits, dataset="HMDB-51", stream="spatial", arch="two-branch")
     assert hmdb["n splits"] == 1 and hmdb["comparable"] == "no: 1 of 3 splits, not a 3-split mean"
     two = row(splits, dataset="UCF-101", stream="two-stream", arch="two-branch")
-    assert two["paper (%)"] == 94.8 and two["comparable"].startswith("no: 1 of 3")
+    assert two[PAPER_LABEL["accuracy"]] == 94.8 and two["comparable"].startswith("no: 1 of 3")
 
 
 def test_t_sweep_and_no_insertion_table(store):
     seg = table(store, "segments")
     assert list(seg["T"]) == [6, 8]
-    assert list(seg["paper (%)"]) == [87.2, 88.7]
+    assert list(seg[PAPER_LABEL["accuracy"]]) == [87.2, 88.7]
     assert not (store[0] / "out" / "abl" / "tables" / "insertion.csv").exists()  # one insertion point only
     assert (store[0] / "out" / "abl" / "plots" / "metric_vs_T.png").stat().st_size > 1000
 
@@ -320,6 +325,12 @@ def test_leaderboard_ranks_by_validation_and_leaves_unfinished_out(store):
     readme = (store[0] / "out" / "abl" / "README.md").read_text()
     assert "Generated from 13 finished runs (12 search trials, 1 two-stream fusion runs)" in readme
     assert "1 unfinished run(s) left out" in readme
+    hmdb = row(board, dataset="hmdb51")
+    assert (hmdb["test videos"], hmdb["test videos left out"], hmdb["test set"]) == (6, 2, "incomplete")
+    assert row(board, run=store[1]["tsn_flow"])["test set"] == "complete"
+    assert "| hmdb51 †1 | 1 | spatial |" in readme and "†1 incomplete test set: 6 of 8 test videos" in readme
+    assert "Test sets: 3 of " in readme  # hmdb51 in the architectures, splits and leaderboard tables
+    assert "11 of 13 runs did not log `data/excluded/test`" in readme
 
 
 def test_families_of_the_synthetic_benchmark_without_a_parent(store):

@@ -153,3 +153,39 @@ def test_split_rows_average_the_cells_over_splits():
     charades = rows[0]
     assert (charades.splits, charades.expected_splits, charades.metrics.mAP.mean) == ((1,), 1, 25.0)
     assert (charades.paper.table, charades.paper.value) == ("Table 8", 25.6)
+
+
+SUBSET = "['ApplyEyeMakeup', 'Archery']"
+
+
+def test_a_class_subset_is_its_own_cell_without_the_papers_number():
+    runs = frame(
+        run("all", {"val/top1": 0.5, "test/top1": 0.80}),
+        run("sub", {"val/top1": 0.9, "test/top1": 0.99}, classes=SUBSET),  # best on val, but another task
+    )
+    cells = cell_results(runs, MAX_TOP1)
+    assert [(c.row.classes, c.row.run_ids) for c in cells] == [("", ("all",)), (SUBSET, ("sub",))]
+    full, subset = (with_paper(c.row, ()) for c in cells)
+    assert (full.paper.table, full.paper.value, full.paper_hidden) == ("Table 3", 88.7, None)
+    assert subset.paper is None and "class subset" in subset.paper_hidden
+    custom = with_paper(cell_results(frame(run("c", {"test/top1": 0.5}, dataset="custom")), MAX_TOP1)[0].row, ())
+    assert custom.paper is None and "custom is not one of the paper's datasets" in custom.paper_hidden
+
+
+def test_cells_and_split_rows_carry_their_test_set_coverage():
+    runs = frame(
+        run("s1a", {"test/top1": 0.9, "test/videos": 3700, "data/excluded/test": 83}, stream="two-stream"),
+        run("s1b", {"test/top1": 0.9, "test/videos": 3783, "data/excluded/test": 0}, stream="two-stream", seed=1),
+        run("s2", {"test/top1": 0.9, "test/videos": 3734, "data/excluded/test": 0}, stream="two-stream", split=2),
+        run("h", {"test/top1": 0.7}, dataset="hmdb51", stream="two-stream", classes=SUBSET),
+    )
+    cells = cell_results(runs, MAX_TOP1)
+    assert [(c.row.coverage.covered, c.row.coverage.excluded) for c in cells] == [
+        (None, None),  # hmdb51: an old run, counts unknown
+        (3700, 83),  # the worse of split 1's seeds
+        (3734, 0),
+    ]
+    hmdb, ucf = split_rows(cells)
+    assert (ucf.coverage.covered, ucf.coverage.excluded, ucf.coverage.status) == (7434, 83, "incomplete")
+    assert ucf.paper.value == 94.8 and ucf.paper_hidden is None
+    assert hmdb.paper is None and hmdb.classes == SUBSET and "class subset" in hmdb.paper_hidden

@@ -8,6 +8,9 @@ import pytest
 from report_runs import RLSTM_SCORES, TSN_SCORES, frame, run, scores
 
 from rlx.report import tables
+from rlx.report.build import Report, Section, coverage_line
+from rlx.report.format import PAPER_LABEL
+from rlx.report.html import render_html, render_markdown
 from rlx.report.load import Experiment
 from rlx.report.search import SearchedKey, SearchSpaceInfo
 from rlx.report.significance import NO_SCORES
@@ -44,22 +47,26 @@ def test_architectures_at_the_default_t_with_the_tsn_ensemble():
     f = table.frame
     assert list(f["arch"]) == ["TSN", "two-branch", "TSN + two-branch", "two-branch"]
     assert list(f["stream"]) == ["spatial"] * 3 + ["two-stream"] and set(f["T"]) == {8}  # T = 6 is held out
-    assert list(f["test top-1 (%)"]) == pytest.approx([82.0, 88.0, 87.5, 93.0])
-    assert list(f["paper (%)"].fillna(0)) == [87.0, 88.7, 0, 94.4]  # the paper has no TSN + two-branch
+    assert list(f["test top-1 over videos (%)"]) == pytest.approx([82.0, 88.0, 87.5, 93.0])
+    assert list(f[PAPER_LABEL["accuracy"]].fillna(0)) == [87.0, 88.7, 0, 94.4]  # the paper has no TSN + two-branch
     assert list(f["RGB weight"].fillna("")) == ["", "", "", "0.45 (chosen on val)"]
     assert list(f["trials"]) == [2, 3, 5, 1] and list(f["seeds"]) == [2, 2, 2, 1]
-    assert list(f.columns[:11]) == [
+    assert list(f.columns[:15]) == [
         "dataset",
         "split",
         "stream",
         "arch",
         "T",
         "insertion",
-        "test top-1 (%)",
-        "test top-1 (%) ±",
-        "test top-1 (%) CI low",
-        "test top-1 (%) CI high",
-        "paper (%)",
+        "test top-1 over videos (%)",
+        "test top-1 over videos (%) ±",
+        "test top-1 over videos (%) CI low",
+        "test top-1 over videos (%) CI high",
+        "test mean class acc (%)",  # only the ensemble has it (computed from its logits)
+        "test mean class acc (%) ±",
+        "test mean class acc (%) CI low",
+        "test mean class acc (%) CI high",
+        PAPER_LABEL["accuracy"],
     ]
     assert "test mAP (%)" not in f  # no run has it
     assert [c.row.arch for c in cells] == ["tsn", "two_branch", "two_branch"]
@@ -68,7 +75,7 @@ def test_architectures_at_the_default_t_with_the_tsn_ensemble():
 def test_sweep_tables_only_where_the_key_varies():
     exp = ablation()
     seg, rows = tables.sweep_table(exp, "T")
-    assert list(seg.frame["T"]) == [6, 8] and list(seg.frame["paper (%)"]) == [87.2, 88.7]  # Table 3
+    assert list(seg.frame["T"]) == [6, 8] and list(seg.frame[PAPER_LABEL["accuracy"]]) == [87.2, 88.7]  # Table 3
     assert [r.T for r in rows] == [6, 8]
     assert tables.sweep_table(exp, "insertion") is None
     tsn_only = experiment(
@@ -109,10 +116,10 @@ def test_arch_rows_carry_intervals_or_say_they_have_none():
     table, cells = tables.arch_table(ablation())
     f = table.frame.set_index("arch")
     tsn = f.loc["TSN"]  # two seeds with the same scores: right on 6 of 8 videos
-    assert tsn["test top-1 (%) CI low"] <= 75.0 <= tsn["test top-1 (%) CI high"]
+    assert tsn["test top-1 over videos (%) CI low"] <= 75.0 <= tsn["test top-1 over videos (%) CI high"]
     assert tsn["95 % CI"] == "bootstrap over 8 test videos (mean of 2 runs)"
     assert list(table.frame["95 % CI"])[-1] == NO_SCORES  # the fusion run stored no scores
-    assert list(table.frame["paper inside our 95 % CI"].fillna("")) == [
+    assert list(table.frame["paper inside our top-1 CI"].fillna("")) == [
         "yes",
         "yes",
         "",
@@ -128,10 +135,81 @@ def test_comparison_table_tests_every_comparison_with_scores():
     table = tables.comparison_table(exp, cells)
     f = table.frame
     assert list(zip(f["comparison"], f["model A"], f["model B"], f["metric"], strict=True))[:2] == [
-        ("architectures", "two-branch (spatial)", "TSN (spatial)", "test top-1 (%)"),
-        ("architectures", "two-branch (spatial)", "TSN (spatial)", "mean class acc (%)"),
+        ("architectures", "two-branch (spatial)", "TSN (spatial)", "test top-1 over videos (%)"),
+        ("architectures", "two-branch (spatial)", "TSN (spatial)", "test mean class acc (%)"),
     ]
     assert set(f["comparison"]) == {"architectures", "ensemble vs its model"}  # the fusion run has no scores
     assert list(f["test"])[0] == "paired bootstrap"  # two seeds each: seed means
     assert "McNemar" in table.caption and "within noise" in table.caption
     assert tables.comparison_table(experiment(run("s", {"val/top1": 0.5})), []) is None
+
+
+def with_counts(exp: Experiment, counts: dict[str, tuple[int, int]]) -> Experiment:
+    """The runs with `test/videos` and `data/excluded/test` logged (by run id); the others as old runs."""
+    for run_id, (videos, excluded) in counts.items():
+        at = exp.runs["run_id"] == run_id
+        exp.runs.loc[at, "metric:test/videos"] = videos
+        exp.runs.loc[at, "metric:data/excluded/test"] = excluded
+    return exp
+
+
+def test_incomplete_test_sets_are_marked_in_every_table_and_counted_in_the_header():
+    counts = {"tsn0": (8, 2), "tsn1": (8, 2), "tb0": (8, 0), "tb1": (8, 0), "tbw": (8, 0), "tb6": (8, 0)}
+    exp = with_counts(ablation(), counts)  # the fusion run "fu" logged no counts
+    arch, cells = tables.arch_table(exp)
+    shown = arch.display()
+    assert list(shown["dataset"]) == ["ucf101 †1", "ucf101", "ucf101 †1", "ucf101"]  # TSN, and its ensemble
+    assert arch.footnotes == [
+        "incomplete test set: 8 of 10 test videos (2 left out: missing, corrupt, too short or failed to decode); "
+        "the test metrics are over the videos covered"
+    ]
+    assert list(arch.frame["test set"]) == ["incomplete", "complete", "incomplete", "unknown"]
+    board = tables.leaderboard_table(exp, [])
+    marked = [run_id for run_id, d in zip(board.frame["run"], board.display()["dataset"], strict=True) if "†" in d]
+    assert marked == ["tsn0", "tsn1"]
+    comparisons = tables.comparison_table(exp, cells).frame
+    with_tsn = comparisons["model A"].str.startswith("TSN") | comparisons["model B"].str.startswith("TSN")
+    assert list(comparisons["test set"] == "incomplete") == list(with_tsn)  # TSN or its ensemble on a side
+    gains, _ = tables.gain_table(exp, cells)
+    assert set(gains.frame["test set"]) == {"incomplete"}  # two-branch over TSN: TSN's videos are missing
+    splits = tables.splits_table(exp)
+    assert list(splits.frame["test set"]) == ["incomplete", "complete", "unknown"]
+    sections = [Section(t.title, t.caption, t) for t in (arch, board, splits)]
+    line = coverage_line(exp, sections)
+    assert line.startswith("Test sets: 5 of 14 table rows have an incomplete test set")
+    assert "2 of 7 runs left test videos out" in line and "Unknown for 3 table rows: 1 of 7 runs did not log" in line
+    report = Report("Report: x", [line], sections)
+    md, page = render_markdown(report), render_html(report, Path("."))
+    assert "| ucf101 †1 | 1 | spatial | TSN |" in md and f"†1 {arch.footnotes[0]}" in md
+    assert f'<p class="note">†1 {arch.footnotes[0]}</p>' in page and "Test sets: 5 of 14" in page
+
+
+def test_paper_columns_say_what_the_paper_states_and_hide_where_it_has_no_number():
+    exp = ablation()
+    arch, _ = tables.arch_table(exp)
+    assert 'report "accuracy" without saying whether it is top-1 over videos or mean class' in arch.caption
+    assert "No paper numbers" not in arch.caption
+    subset = "['Archery', 'Biking']"
+    other = experiment(
+        run("s", {"val/top1": 0.5, "test/top1": 0.9}, classes=subset),
+        run("c", {"val/top1": 0.5, "test/top1": 0.9}, dataset="custom"),
+    )
+    hidden, _ = tables.arch_table(other)
+    assert not any(label in hidden.frame for label in PAPER_LABEL.values())  # no row shows a paper number
+    assert list(hidden.frame["classes"].fillna("")) == ["", subset]
+    assert hidden.caption.endswith(
+        " No paper numbers: custom is not one of the paper's datasets (ucf101, hmdb51, charades)."
+        f" No paper numbers: ucf101 on a class subset ({subset}): the paper's numbers are on all classes."
+    )
+    fused = experiment(run("f", {"val/top1": 0.9, "test/top1": 0.95}, arch="tsn", stream="two-stream", kind="fusion"))
+    splits = tables.splits_table(fused).frame.iloc[0]
+    assert (splits[PAPER_LABEL["accuracy"]], splits["paper inside our top-1 CI"]) == (94.0, "no interval")
+    assert splits["paper source"].startswith("Table 7 (the TSN paper's number ([5]: BN-Inception, 3 segments)")
+    assert "Table 7's TSN is the TSN paper's number" in tables.splits_table(fused).caption
+    assert "Table 7's TSN" not in tables.splits_table(ablation()).caption  # no such row there
+    fused_subset = experiment(
+        run("f", {"val/top1": 0.9, "test/top1": 0.95}, stream="two-stream", kind="fusion"),
+        run("g", {"val/top1": 0.9, "test/top1": 0.95}, stream="two-stream", kind="fusion", classes=subset),
+    )
+    weights = tables.fusion_table(fused_subset).frame["paper RGB weight (chosen on test)"]
+    assert list(weights.fillna(0)) == [0.45, 0]  # the paper's weight: on all of UCF-101's classes only

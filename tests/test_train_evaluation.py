@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
-from rlx.train.evaluation import evaluation_metrics, log_scores
-from rlx.train.loop import Predictions
+from rlx.config import RunConfig
+from rlx.train.evaluation import evaluation_metrics, final_evaluation, log_scores
+from rlx.train.loop import Normalizer, Predictions, StepOptions
 
 
 def single(scores, labels, loss=0.5):
@@ -43,3 +48,43 @@ def test_scores_and_the_confusion_matrix_go_to_the_tracker(tmp_path):
     pred = single([[1, 0], [0, 1]], [0, 1])
     log_scores(Tracker(), ["a", "b"], pred, Predictions(), multilabel=False)
     assert logged == [("test.parquet", "scores", True), ("confusion_matrix.png", "plots", True)]
+
+
+class FirstTwoChannels(nn.Module):
+    """Logits = the mean of the first two channels: a video's class is the channel its frames are bright in."""
+
+    def forward(self, x):  # (N, T, C, H, W) -> (N, 2)
+        return x.mean(dim=(1, 3, 4))[:, :2]
+
+
+class ThreeTestVideosOneLost:
+    """Test t0, t1, t2 and val v0; t2 fails to decode (the pipeline counts it in `skipped`)."""
+
+    class_names = ["a", "b"]
+    normalizer = Normalizer((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+
+    def rows(self, subset):
+        return [{"video_id": v} for v in ({"test": ["t0", "t1", "t2"], "val": ["v0"]}[subset])]
+
+    def final_batches(self, rank, world):
+        frames = np.zeros((3, 2, 1, 3, 4, 4), np.uint8)  # (B, V, T, C, H, W)
+        frames[0, :, :, 0] = 255  # t0 bright in channel 0 -> class 0
+        frames[1, :, :, 1] = 255  # t1 -> class 1
+        frames[2, :, :, 1] = 255  # v0 -> class 1, labelled 0
+        yield {
+            "frames": frames,
+            "video_id": np.array(["t0", "t1", "v0"]),
+            "label": np.array([0, 1, 0]),
+            "skipped": np.array([1, 0, 0]),
+        }
+
+
+def test_test_metrics_say_how_many_test_videos_they_cover(caplog):
+    cfg = RunConfig.from_flat({"eval.view_budget": 2})
+    with caplog.at_level(logging.WARNING, logger="rlx.train.evaluation"):
+        metrics = final_evaluation(
+            FirstTwoChannels(), ThreeTestVideosOneLost(), cfg, StepOptions(torch.device("cpu")), 0, 1, None
+        )
+    assert metrics["test/top1"] == 1.0  # over t0 and t1: the lost t2 counts neither way
+    assert metrics["test/videos"] == 2 and metrics["data/test_skipped"] == 1
+    assert "test metrics cover 2 of 3 test videos: 1 failed to decode (t2)" in caplog.text

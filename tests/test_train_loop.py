@@ -14,6 +14,7 @@ from rlx.train.loop import (
     gather_predictions,
     loss_fn,
     predict,
+    reduce_views,
     subset_predictions,
     train_one_epoch,
 )
@@ -122,3 +123,34 @@ def test_subset_predictions_splits_one_pass_and_recomputes_loss():
     val = subset_predictions(both, {"v1", "v2"}, expected=2, multilabel=False)
     assert val.video_ids == ["v1", "v2"] and val.skipped == 0 and val.labels.tolist() == [1, 1]
     assert subset_predictions(both, {"x"}, expected=4, multilabel=False).skipped == 4
+
+
+def test_reduce_views_mean_over_a_clips_views_then_max_over_clips():
+    logits = torch.tensor([[[1.0, 0.0], [3.0, 4.0], [5.0, -2.0], [-1.0, 2.0], [0.0, 9.0], [2.0, -9.0]]])  # (1, 6, 2)
+    # 3 clips of 2 views: clip means (2, 2), (2, 0), (1, 0); max over clips (2, 2)
+    assert reduce_views(logits, "max", clips=3).tolist() == [[2.0, 2.0]]
+    # 2 clips of 3 views: (3, 2/3), (1/3, 2/3) -> max (3, 2/3); mean of all views whatever the clips
+    assert_close(reduce_views(logits, "max", clips=2), torch.tensor([[3.0, 2 / 3]]))
+    assert_close(reduce_views(logits, "mean", clips=3), torch.tensor([[10 / 6, 4 / 6]]))
+    assert reduce_views(logits, "max").tolist() == [[5.0, 9.0]]  # clips None: every view its own clip
+    with pytest.raises(ValueError, match="6 views per video do not split into 4 clips"):
+        reduce_views(logits, "max", clips=4)
+    with pytest.raises(ValueError, match="reduce must be one of"):
+        reduce_views(logits, "median", clips=3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("view_budget", [1, 4, 5, 7, 100])  # 4, 5, 7 split clips (and videos) across passes
+def test_predict_charades_clips_against_a_numpy_reference(view_budget):
+    """B = 2 videos, 3 clips × (2 groups × 2 crops) = 12 views: mean over each clip's 4 views, max over clips."""
+    torch.manual_seed(0)
+    model = MeanPool()
+    g = torch.Generator().manual_seed(3)
+    frames = torch.randint(0, 255, (2, 12, 2, 3, 4, 4), generator=g, dtype=torch.uint8)  # (B, V, T, C, H, W)
+    batch = {"frames": frames, "labels": torch.tensor([[1.0, 0, 0, 1], [0, 1, 0, 0]]), "video_id": ["x", "y"]}
+    opts = StepOptions(device=torch.device("cpu"), multilabel=True)
+    pred = predict(model, [batch], IDENTITY, opts, view_budget=view_budget, reduce="max", clips=3)
+    weight, bias = model.fc.weight.detach().numpy(), model.fc.bias.detach().numpy()
+    per_view = frames.numpy().astype(np.float64).mean(axis=(2, 4, 5)) @ weight.T + bias  # (B, V, K)
+    expected = per_view.reshape(2, 3, 4, 4).mean(axis=2).max(axis=1)  # (B, clips, G·C, K) -> (B, K)
+    np.testing.assert_allclose(pred.scores, expected, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(expected, per_view.max(axis=1))  # a max over all views would differ

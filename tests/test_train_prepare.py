@@ -7,7 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from rlx.config import DataConfig
+from rlx.config import ConfigError, DataConfig
+from rlx.data import splits
 from rlx.train.prepare import DatasetNotFound, assign_subsets, prepare_dataset, resolve_paths
 
 
@@ -62,3 +63,59 @@ def test_a_prepared_index_is_written_once_and_found_again(tmp_path):
     assert prepare_dataset(cfg) == folder and (folder / "index.parquet").stat().st_mtime_ns == stamp
     other = prepare_dataset(DataConfig(**{**cfg.__dict__, "val_fraction": 0.5}))
     assert other != folder  # the hold-out is part of what a prepared folder is
+
+
+def folder_index(tmp_path, frames: bool = False):
+    """A probed `folder`-format index of empty files (3 classes x 4 videos): prepare_dataset needs no probing."""
+    root = tmp_path / "tree"
+    for cls in ("jump", "run", "walk"):
+        for i in range(4):
+            path = root / cls / (f"v{i}" if frames else f"v{i}.mp4")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.mkdir() if frames else path.write_bytes(b"")
+    df = splits.index_from("folder", splits.FormatSources(root=root, test_fraction=0.25))
+    df = df.assign(num_frames=8, status="ok")
+    return root, splits.write_index(df, tmp_path / "index.parquet")
+
+
+def test_custom_reads_an_index_and_a_class_subset_is_relabelled_with_its_map(tmp_path):
+    root, index_path = folder_index(tmp_path)
+    base = {"dataset": "custom", "multilabel": False, "videos": str(root), "cache_dir": str(tmp_path)}
+    with pytest.raises(DatasetNotFound, match=r"data.index is empty: data.dataset=custom trains on an index.parquet"):
+        prepare_dataset(DataConfig(**base))
+    full = prepare_dataset(DataConfig(**base, index=str(index_path)))
+    subset = prepare_dataset(DataConfig(**base, index=str(index_path), classes=("walk", "0")))
+    assert subset != full  # the classes are part of what a prepared folder is
+    assert (subset / "classes.txt").read_text() == "jump\nwalk\n"
+    assert json.loads((subset / "class_map.json").read_text()) == [
+        {"id": 0, "source_id": 0, "name": "jump"},
+        {"id": 1, "source_id": 2, "name": "walk"},
+    ]
+    prepared = splits.read_index(subset / "index.parquet")
+    assert sorted(prepared["label"]) == [0] * 4 + [1] * 4 and prepared.attrs["class_map"] == [0, 2]
+    assert {p.split("/")[0] for p in prepared["path"]} == {"jump", "walk"}
+    assert set(prepared["subset"]) == {"train", "val", "test"}
+    assert json.loads((subset / "source.json").read_text())["format"] == "folder"
+    assert len(json.loads((full / "class_map.json").read_text())) == 3
+
+
+def test_an_index_must_fit_the_dataset_and_its_label_kind(tmp_path):
+    root, index_path = folder_index(tmp_path)
+    cfg = DataConfig(dataset="ucf101", videos=str(root), index=str(index_path), cache_dir=str(tmp_path))
+    with pytest.raises(ConfigError, match=r"data.dataset=ucf101 but .*index.parquet was indexed from format folder"):
+        prepare_dataset(cfg)
+    cfg = DataConfig(dataset="custom", multilabel=True, videos=str(root), index=str(index_path))
+    with pytest.raises(ConfigError, match=r"data.multilabel=True but .*index.parquet is single-label"):
+        prepare_dataset(cfg, cache_dir=tmp_path)
+    cfg = DataConfig(dataset="custom", multilabel=False, videos=str(root), index=str(index_path), classes=("swim",))
+    with pytest.raises(ConfigError, match=r"data.classes: 'swim' is not a class name nor an id 0..2 \(jump, run"):
+        prepare_dataset(cfg, cache_dir=tmp_path)
+
+
+def test_rawframes_trees_keep_their_class_nested_paths_for_rgb_and_flow(tmp_path):
+    root, index_path = folder_index(tmp_path, frames=True)
+    for modality in ("rgb", "flow"):
+        cfg = DataConfig(dataset="custom", multilabel=False, videos=str(root), index=str(index_path), modality=modality)
+        folder = prepare_dataset(cfg, cache_dir=tmp_path)
+        assert json.loads((folder / "source.json").read_text())["layout"] == "frames"
+        assert "walk/v3" in set(splits.read_index(folder / "index.parquet")["path"])

@@ -33,7 +33,13 @@ def prepared(tmp_path):
     pq.write_table(table, folder / "index.parquet")
     (folder / "classes.txt").write_text("ApplyEyeMakeup\nApplyLipstick\n")
     (folder / "source.json").write_text(json.dumps({"root": "/videos", "layout": "video", "dataset": "ucf101"}))
+    (folder / "excluded.csv").write_text(EXCLUDED)
+    (folder / "class_map.json").write_text(json.dumps(CLASS_MAP))
     return folder
+
+
+CLASS_MAP = [{"id": 0, "source_id": 0, "name": "ApplyEyeMakeup"}, {"id": 1, "source_id": 1, "name": "ApplyLipstick"}]
+EXCLUDED = "video_id,subset,status,path,reason\nf,test,missing,/videos/f.avi,no such file or rawframes folder\n"
 
 
 def test_a_prepared_dataset_is_named_digested_and_profiled(prepared):
@@ -82,9 +88,20 @@ def test_a_run_records_its_config_and_where_it_ran(tmp_path, prepared):
     assert "rlx.group" not in tags  # only trials of a search belong to a group
     resolved = tracker.client.download_artifacts(tracker.run_id, "config/resolved.yaml", str(tmp_path))
     assert yaml.safe_load(open(resolved))["train.num_workers"] == 4
+    class_map = tracker.client.download_artifacts(tracker.run_id, "data/class_map.json", str(tmp_path))
+    assert json.loads(open(class_map).read()) == CLASS_MAP  # new class id -> source id and name
     again = open_run_tracker(cfg, ctx, runner="ray")  # a resumed run continues the same MLflow run
     assert again.run_id == tracker.run_id
     (entry,) = again.client.get_run(again.run_id).inputs.dataset_inputs  # its dataset logged once
     assert entry.dataset.name == "synthetic-split1"  # the config's dataset (the default)
     assert entry.dataset.digest == describe_prepared(prepared, cfg.data).digest
     assert json.loads(entry.dataset.profile)["subsets"] == {"train": 3, "val": 1, "test": 2}
+    # What the dataset leaves out, on every run: counts per subset and the list.
+    metrics = again.client.get_run(again.run_id).data.metrics
+    assert {k: v for k, v in metrics.items() if k.startswith("data/excluded/")} == {
+        "data/excluded/train": 0,
+        "data/excluded/val": 0,
+        "data/excluded/test": 1,
+    }
+    logged = again.client.download_artifacts(again.run_id, "data/excluded.csv", str(tmp_path / "dl"))
+    assert open(logged).read() == EXCLUDED

@@ -37,16 +37,16 @@ def test_plain_modality_axis_pairs_each_split(tmp_path):
     ]
 
 
-def test_bundled_streams_pair_only_within_a_dataset():
-    # reproduce.yaml: stream bundles carry the dataset, its paths and per-stream dropout/schedule.
-    space = load_space(REPO / "tune_spaces" / "reproduce.yaml", check_data=False, cluster={"CPU": 64, "GPU": 8})
+def test_bundled_streams_pair_only_within_a_cell():
+    # paper-ucf101.yaml: stream bundles carry the frames, per-stream dropout/schedule and init_from; cells the rest.
+    space = load_space(REPO / "tune_spaces" / "paper-ucf101.yaml", check_data=False, cluster={"CPU": 64, "GPU": 8})
     pairs = stream_pairs(space)
-    assert len(pairs) == 6  # 3 splits × {ucf101, hmdb51}
+    assert len(pairs) == 13  # one per table cell
     for p in pairs:
-        assert p.rgb.flat["data.dataset"] == p.flow.flat["data.dataset"]
-        assert p.rgb.flat["data.split"] == p.flow.flat["data.split"]
+        for key in ("data.split", "data.num_segments", "model.arch", "model.insert_after"):
+            assert p.rgb.flat[key] == p.flow.flat[key]
         assert (p.rgb.flat["data.modality"], p.flow.flat["data.modality"]) == ("rgb", "flow")
-        assert "stream=" not in p.key and p.key.startswith("data.split=")
+        assert "stream=" not in p.key and p.key.startswith("cell=")
 
 
 def test_no_pairs_without_both_streams_or_with_other_differences(tmp_path):
@@ -116,6 +116,7 @@ def _trial(uri, parent, group, stream, val_scores, test_scores, tmp_path):
     )
     tracker.log_params({"data.modality": stream, "model.arch": "two_branch", "data.num_segments": 8})
     tracker.log_metrics({"val/top1": 0.5}, step=1)
+    tracker.log_metrics({"data/excluded/test": 1 if stream == "rgb" else 0}, step=0)  # as rlx.train.tracker logs it
     folder = tmp_path / stream
     labels = {"val": np.array([0, 1, 2, 0]), "test": np.array([0, 1, 2, 2])}
     for subset, scores in (("val", val_scores), ("test", test_scores)):
@@ -163,6 +164,8 @@ def test_fuse_pair_writes_a_linked_mlflow_run_with_val_chosen_weight(tmp_path):
     assert metrics["val/top1"] == pytest.approx(chosen[1]) and metrics["test/top1"] == pytest.approx(chosen[2])
     best_test = max(c[2] for c in curve)
     assert metrics["test/top1_at_test_optimal_weight"] == pytest.approx(best_test)
+    assert metrics["test/videos"] == 4 and metrics["data/excluded/test"] == 1  # the pair's: the larger count
+    assert "data/excluded/train" not in metrics  # neither trial logged it
 
     runs = child_runs("fuse", parent, tag_filter={"rlx.kind": "fusion"}, tracking_uri=uri)
     assert len(runs) == 1

@@ -99,7 +99,7 @@ def test_dry_run_with_cluster_prints_the_node_type_per_group(capsys):
     code = main(
         [
             "--space",
-            str(ROOT / "tune_spaces" / "reproduce.yaml"),
+            str(ROOT / "tune_spaces" / "paper-hmdb51.yaml"),
             "--dry-run",
             "--cluster",
             str(ROOT / "clusters" / "aws-gpu.yaml"),
@@ -107,12 +107,12 @@ def test_dry_run_with_cluster_prints_the_node_type_per_group(capsys):
     )
     out = capsys.readouterr().out
     assert code == 0
-    rows = [line for line in out.splitlines() if line.startswith("data.split=")]
+    rows = [line for line in out.splitlines() if line.startswith("cell=")]
     assert rows and all("p4d.24xlarge" in line and "2 trial(s)/node" in line for line in rows)
     code = main(
         [
             "--space",
-            str(ROOT / "tune_spaces" / "ablation.yaml"),
+            str(ROOT / "tune_spaces" / "hpo.yaml"),
             "--dry-run",
             "--cluster",
             str(ROOT / "clusters" / "gcp-gpu.yaml"),
@@ -125,16 +125,16 @@ def test_dry_run_with_cluster_prints_the_node_type_per_group(capsys):
 def test_dry_run_exits_2_when_no_node_type_fits(tmp_path, capsys):
     small = tmp_path / "small.yaml"
     small.write_text(yaml.safe_dump({"node_types": {"gpu1": {"resources": {"CPU": 16, "GPU": 1}, "max_workers": 1}}}))
-    code = main(["--space", str(ROOT / "tune_spaces" / "reproduce.yaml"), "--dry-run", "--cluster", str(small)])
+    code = main(["--space", str(ROOT / "tune_spaces" / "paper-hmdb51.yaml"), "--dry-run", "--cluster", str(small)])
     err = capsys.readouterr().err
     assert code == 2
-    # reproduce.yaml keeps a trial's 4 GPU workers on one node (STRICT_PACK): no 1-GPU node type can
-    assert "reproduce.yaml: resources" in err and "small.yaml" in err and "STRICT_PACK needs one node for 4" in err
+    # paper-hmdb51.yaml keeps a trial's 4 GPU workers on one node (STRICT_PACK): no 1-GPU node type can
+    assert "paper-hmdb51.yaml: resources" in err and "small.yaml" in err and "STRICT_PACK needs one node for 4" in err
 
 
 def test_a_group_that_fits_nowhere_names_the_space_and_the_group(tmp_path):
     small = ClusterSpec("small.yaml", (NodeType("gpu1", {"CPU": 16, "GPU": 1}, 1),))
-    space = load_space(ROOT / "tune_spaces" / "reproduce.yaml", check_data=False, cluster={"CPU": 96, "GPU": 8})
+    space = load_space(ROOT / "tune_spaces" / "paper-hmdb51.yaml", check_data=False, cluster={"CPU": 96, "GPU": 8})
     with pytest.raises(PlacementError) as err:
         place_groups(space, small)
     first = space.groups()[0].key

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rlx.data import splits
 from rlx.tune.placement import ClusterSpec, NodeType
 from rlx.tune.plan import describe, plan_group
 from rlx.tune.space import load_space
@@ -129,3 +130,19 @@ def test_with_a_cluster_the_plan_names_the_node_type_of_each_group(tmp_path):
     assert "cluster: c.yaml (each trial on the smallest node type that holds its workers)" in lines
     rows = [line for line in lines if line.startswith("data.split=")]
     assert len(rows) == 2 and all(row.endswith("  gpu1, 1 trial(s)/node, up to 8 at once") for row in rows)
+
+
+def test_a_custom_dataset_is_costed_by_its_index_and_class_subset(tmp_path):
+    for cls in ("a", "b", "c"):
+        for i in range(4):
+            (tmp_path / "tree" / cls).mkdir(parents=True, exist_ok=True)
+            (tmp_path / "tree" / cls / f"{i}.mp4").write_bytes(b"")
+    index = splits.index_from("folder", splits.FormatSources(root=tmp_path / "tree", test_fraction=0.25))
+    splits.write_index(index, tmp_path / "i.parquet")
+    fixed = {"data.dataset": "custom", "data.multilabel": False, "data.index": str(tmp_path / "i.parquet")}
+    fixed |= {"model.backbone": "resnetv2_50", "model.arch": "tsn", "optim.epochs": 2, "optim.milestones": [1]}
+    space = space_of(tmp_path, {**fixed, "data.classes": ["c", "a"]})
+    (group,) = space.groups()
+    plan = plan_group(space, group)
+    per_video = 0.0018  # ResNet-50-v2 TSN; 2 of 3 classes: 6 train, 2 test videos (round(0.25 x 4) = 1 per class)
+    assert plan.gpu_hours == pytest.approx((per_video * 6 * 2 + per_video / 3 * 2 * 20) / 3600)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from rlx.tune.plan import describe
-from rlx.tune.space import SpaceError, apply_overrides, load_space
+from rlx.tune.space import SpaceError, apply_overrides, load_space, referenced_group
 
 GOOD = """
 name: ablation-test
@@ -291,3 +291,45 @@ def test_bundles_with_the_same_label_need_names(tmp_path):
     )
     with pytest.raises(SpaceError, match="axes.stream: two values share the label .*give each bundle a `name`"):
         load_space(write(tmp_path, text))
+
+
+STREAMS = """axes:
+  stream:
+    - {data.modality: rgb}
+    - {data.modality: flow, data.new_length: 10, model.init_from: "group:stream=rgb"}"""
+
+
+def test_a_group_may_start_from_an_earlier_group_only(tmp_path):
+    text = GOOD.replace("axes:\n  data.num_segments: [4, 8]\n  data.split: [1]", STREAMS)
+    groups = load_space(write(tmp_path, text), check_data=False).groups()
+    assert groups[1].flat["model.init_from"] == "group:stream=rgb"
+
+    backwards = text.replace("- {data.modality: rgb}", '- {data.modality: rgb, model.init_from: "group:stream=flow"}')
+    with pytest.raises(
+        SpaceError,
+        match=r"group stream=rgb: model.init_from 'group:stream=flow' names no earlier group "
+        r"\(groups run in this order: stream=rgb, stream=flow\)",
+    ):
+        load_space(write(tmp_path, backwards), check_data=False)
+    typo = text.replace("group:stream=rgb", "group:stream=RGB")
+    with pytest.raises(SpaceError, match="group stream=flow: model.init_from 'group:stream=RGB' names no earlier"):
+        load_space(write(tmp_path, typo), check_data=False)
+
+
+def test_a_reference_names_only_the_axes_that_differ():
+    flow = "data.split=2,stream=ucf101-flow"
+    assert referenced_group(flow, "stream=ucf101-rgb") == "data.split=2,stream=ucf101-rgb"
+    assert referenced_group(flow, "data.split=1,stream=ucf101-rgb") == "data.split=1,stream=ucf101-rgb"
+    assert referenced_group(flow, "modality=rgb") == "modality=rgb"  # no such axis: kept, so the error shows it
+    assert referenced_group("stream=flow", "stream=rgb") == "stream=rgb"
+
+
+def test_refit_needs_a_boolean_and_a_hold_out_to_select_on(tmp_path):
+    assert load_space(write(tmp_path, GOOD + "refit: true\n"), check_data=False).refit
+    with pytest.raises(SpaceError, match="space.yaml: refit: expected true or false, got 'yes please'"):
+        load_space(write(tmp_path, GOOD + "refit: yes please\n"), check_data=False)
+    no_hold_out = GOOD.replace("fixed: {", "fixed: {data.val_fraction: 0, ") + "refit: true\n"
+    with pytest.raises(SpaceError, match=r"refit: group .* has no validation hold-out \(data.val_fraction 0\)"):
+        load_space(write(tmp_path, no_hold_out), check_data=False)
+    plan = describe(load_space(write(tmp_path, GOOD + "refit: true\n"), check_data=False))
+    assert "refit: then each group's selected trial trains again on the whole training split (2 more runs" in plan

@@ -17,6 +17,11 @@ per CPU core:
   included, Ray start excluded) over `iter_local` in this process. Skipped
   by --quick (starting Ray alone takes ~5 s). Details hold a diagnostic run
   without Ray Data's backpressure policies (see `ray_vs_local`).
+- data.decoder_<pyav|torchcodec>_vs_decord.<avi_xvid|mp4_h264>: videos/s of
+  each `data.decoder` over decord's on the TSN training indices, per
+  container group, with each backend's frames checked against PyAV
+  (`rlx.bench.data_decoders`; its details name the fastest backend that
+  passes, which the default `data.decoder` follows).
 
 Clips: every video under $RLX_DATASETS_META/videos (real UCF-101 AVIs and
 MP4s); without it, synthetic clips are written to a temp folder. Details
@@ -41,7 +46,9 @@ import numpy as np
 import ray
 import ray.data
 
+from rlx.bench import data_decoders
 from rlx.bench.common import BenchResult
+from rlx.config import DataConfig
 from rlx.data import sampling
 from rlx.data.decode import read_frames
 from rlx.data.pipeline import PipelineSpec, build_dataset, iter_local, load_video
@@ -260,6 +267,7 @@ def _env(clips: ClipSet) -> dict[str, Any]:
         "cpu": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "view": f"rgb train T={T} L={L} -> 224x224, short side 256",
+        "train_path_decoder": DataConfig.decoder,  # the default data.decoder the train path decodes with
     }
 
 
@@ -306,6 +314,9 @@ def run(quick: bool = False) -> list[BenchResult]:
                 },
             ),
         ]
+        counts = {clip.path: clip.num_frames for clip in clips.clips}
+        groups = data_decoders.group_clips([clip.path for clip in clips.clips], counts, Path(tmp))
+        results += data_decoders.compare(groups, counts, time_alternating, repeats, SEED, T)
         if not quick:
             r = ray_vs_local(spec, clips, copies=max(1, 256 // n), repeats=2)
             results.append(

@@ -35,8 +35,29 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _path(text: str | None) -> Path | None:
+    return Path(text) if text else None
+
+
 def _cmd_index(args: argparse.Namespace) -> int:
-    index = splits.build_index(args.dataset, Path(args.annotations), split=args.split)
+    if args.format in splits.DATASETS and not args.annotations:
+        raise UserInputError(f"--format {args.format} needs --annotations DIR (the official split files)")
+    if args.format == "folder" and not args.videos:
+        raise UserInputError("--format folder needs --videos DIR (the root of the class folders)")
+    sources = splits.FormatSources(
+        annotations=_path(args.annotations),
+        split=args.split,
+        root=_path(args.videos),
+        train_list=_path(args.train_list),
+        test_list=_path(args.test_list),
+        test_fraction=args.test_fraction,
+        seed=args.seed,
+        class_names=_path(args.class_names),
+        multilabel=args.multilabel,
+    )
+    index = splits.index_from(args.format, sources)
+    if args.classes:
+        index = splits.select_classes(index, args.classes)
     if args.probe:
         if not args.videos:
             raise UserInputError("--probe needs --videos DIR (the folder the index paths are relative to)")
@@ -98,11 +119,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=_cmd_synth)
 
-    p = sub.add_parser("index", help="parse official split files into index.parquet")
-    p.add_argument("--dataset", required=True, choices=splits.DATASETS)
-    p.add_argument("--annotations", required=True, help="folder holding the official annotation files")
-    p.add_argument("--videos", help="videos root (paths in the index are relative to it)")
-    p.add_argument("--split", type=int, default=1, choices=[1, 2, 3])
+    p = sub.add_parser("index", help="parse a dataset's annotations (official, class folders, mmaction2 lists)")
+    # --dataset: the name this option had when only the official formats existed.
+    p.add_argument("--format", "--dataset", dest="format", required=True, choices=splits.FORMATS)
+    p.add_argument("--annotations", help="ucf101/hmdb51/charades: folder holding the official annotation files")
+    p.add_argument(
+        "--videos", help="videos (or rawframes) root, paths in the index are relative to it; folder: the class tree"
+    )
+    p.add_argument("--split", type=int, default=1, choices=[1, 2, 3], help="official formats: which split")
+    p.add_argument("--train-list", help="mmaction-*: the train list; folder: optional, with --test-list")
+    p.add_argument("--test-list", help="mmaction-*: the test list; folder: '<class>/<video>' lines that are test")
+    p.add_argument(
+        "--test-fraction", type=float, default=0.0, help="folder without lists: stratified test fraction per class"
+    )
+    p.add_argument("--seed", type=int, default=0, help="folder with --test-fraction: which videos are test")
+    p.add_argument("--class-names", help="mmaction-*: one class name a line, line k = label k (default: '0'..'K-1')")
+    p.add_argument("--multilabel", action="store_true", help="mmaction-*: lines may carry several labels")
+    p.add_argument(
+        "--classes", nargs="+", help="keep only these classes (names or ids), relabelled 0..k-1 (as data.classes)"
+    )
     p.add_argument("--out", required=True, help="index.parquet to write")
     p.add_argument("--probe", action="store_true", help="open every video and fill num_frames, fps, status")
     p.add_argument("--min-frames", type=int, default=1, help="fewer decodable frames than this -> too_short")

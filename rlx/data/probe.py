@@ -7,8 +7,14 @@ status, never an exception:
 
     ok         decodable, at least `min_frames` frames
     missing    no file (nor rawframes folder) at the path
-    corrupt    cannot be opened or decoded (reason in `probe_error`)
+    corrupt    cannot be opened or decoded, or truncated (reason in `probe_error`)
     too_short  fewer than `min_frames` frames
+
+A truncated file can still open and decode to its last surviving frame (an
+AVI cut in half plays its first half: the demuxer rebuilds the index from
+the packets it finds), so a video file is also checked against the frame
+count its container header declares: fewer than (1 - `TRUNCATION_TOLERANCE`)
+of them decodable is corrupt ("truncated: 58 of the 121 frames ...").
 
 A path that is a folder, or whose suffix-less twin is a folder
 (`Class/v_x.avi` -> `Class/v_x/`), is a rawframes folder: its `img_*.jpg`
@@ -33,6 +39,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import decord
 import numpy as np
 import pandas as pd
@@ -63,6 +70,9 @@ class ProbeResult:
 # No video of the supported datasets takes a minute to open and decode twice; a decoder that does is
 # stuck (decord can loop on a container that over-reports its frames).
 DEFAULT_TIMEOUT_S = 120.0
+# Decodable frames may fall short of the header's count by this fraction before a file counts as truncated:
+# a header can count a few frames the decoders drop (empty AVI chunks); a cut file loses far more.
+TRUNCATION_TOLERANCE = 0.05
 
 
 def probe_index(
@@ -81,6 +91,23 @@ def probe_index(
     return _apply(df, [results[job.row] for job in jobs])
 
 
+def probe_rows(
+    df: pd.DataFrame, rows: np.ndarray, videos_root: Path, min_frames: int = 1, timeout: float = DEFAULT_TIMEOUT_S
+) -> pd.DataFrame:
+    """A copy of `df` with the rows where the boolean mask `rows` is true probed (again), the others as they were."""
+    out = df.copy()
+    if "probe_error" not in out:
+        out["probe_error"] = pd.array([None] * len(out), dtype=object)
+    if not rows.any():
+        return out
+    probed = probe_index(df[rows], videos_root, min_frames, timeout=timeout)
+    for column in ("num_frames", "fps", "status", "probe_error"):
+        out.loc[rows, column] = probed[column].to_numpy()
+    out["num_frames"] = out["num_frames"].astype("Int32")
+    out["fps"] = out["fps"].astype(np.float32)
+    return out
+
+
 def describe_status(df: pd.DataFrame, list_bad: bool = False) -> str:
     """`status: ok 9, missing 1, ...` and, with `list_bad`, one line per bad video (path, status, why)."""
     counts = df["status"].value_counts()
@@ -96,7 +123,7 @@ def describe_status(df: pd.DataFrame, list_bad: bool = False) -> str:
 
 def probe_one(path: str | os.PathLike, min_frames: int = 1) -> ProbeResult:
     """Status of one video file or rawframes folder; never raises for a bad video."""
-    resolved = _resolve(Path(path))
+    resolved = resolve_source(Path(path))
     if resolved is None:
         return ProbeResult(-1, "missing", error="no such file or rawframes folder")
     try:
@@ -107,6 +134,9 @@ def probe_one(path: str | os.PathLike, min_frames: int = 1) -> ProbeResult:
             num_frames, fps = info.num_frames, info.fps
     except decode.DecodeError as err:
         return ProbeResult(-1, "corrupt", error=err.reason)
+    declared = 0 if resolved.is_dir() else declared_frames(resolved)
+    if num_frames < declared * (1 - TRUNCATION_TOLERANCE):
+        return ProbeResult(-1, "corrupt", error=f"truncated: {num_frames} of the {declared} frames its header declares")
     status = "ok" if num_frames >= min_frames else "too_short"
     error = None if status == "ok" else f"{num_frames} frames < min_frames {min_frames}"
     return ProbeResult(-1, status, num_frames, fps, error)
@@ -115,12 +145,21 @@ def probe_one(path: str | os.PathLike, min_frames: int = 1) -> ProbeResult:
 # --------------------------------------------------------------------------- internals
 
 
-def _resolve(path: Path) -> Path | None:
+def resolve_source(path: Path) -> Path | None:
     """The file or rawframes folder for an index path, or None when neither exists."""
     if path.exists():
         return path
     folder = path.with_suffix("")
     return folder if path.suffix and folder.is_dir() else None
+
+
+def declared_frames(path: Path) -> int:
+    """The frame count the container's header declares (AVI strh length, MP4 sample count); 0 when it has none."""
+    try:
+        with av.open(str(path)) as container:
+            return int(container.streams.video[0].frames) if container.streams.video else 0
+    except av.FFmpegError:  # decord opened it: a header PyAV cannot read is not evidence of a cut file
+        return 0
 
 
 def _probe_rawframes(folder: Path) -> int:

@@ -1,4 +1,4 @@
-"""Which frames to read: TSN segment sampling and Charades test clips.
+"""Which frames to read: TSN segment sampling, Charades actions (training) and test clips.
 
 Pure functions of the frame count (and, for training, a `numpy.random.Generator`
 passed in), so every rule is checked with hand-computed tables in
@@ -29,6 +29,16 @@ Short videos (never an error while n ≥ 1):
   * n < L (a video shorter than one snippet): n' is taken as 1, every snippet
     starts at 0 and frames past the end repeat the last frame n - 1 (the
     same clamp TSN applies with `if p < num_frames: p += 1`).
+
+Charades training (the paper trains "on the actions extracted from the
+training videos"): an annotated action [start, end] seconds becomes the
+frames [⌊start·fps⌋, ⌈end·fps⌉) (at least one, inside the video) with
+fps = n / duration (the csv's `length`: the annotation's time axis laid over
+the frames there are, whatever the media's own rate), and the TSN train rule
+runs on those frames only (`action_train_indices`). The sample's multi-hot
+target is every class with an action containing a sampled frame
+(`active_classes`, the same frame mapping): the action's own class always,
+plus the actions that co-occur with it where the snippets were taken.
 
 Differences from TSN's reference code, on purpose: TSN trains with segments
 of length ⌊n'/T⌋ laid from 0 (the last n' mod T starts are never sampled) and
@@ -137,3 +147,53 @@ def clip_test_indices(
     clips = charades_clips(num_frames, num_clips, clip_len)  # (C, 2)
     per_clip = [start + test_indices(int(stop - start), num_segments, new_length, num_groups) for start, stop in clips]
     return np.stack(per_clip)  # (C, G, T, L)
+
+
+# Tolerance in frames when mapping seconds to frames: 0.6 s at 25 fps is 15.000000000000002 frames, not 16.
+_EPS = 1e-6
+
+
+def action_frames(start: float, end: float, fps: float, num_frames: int) -> tuple[int, int]:
+    """Half-open [first, stop) frames of an action [start, end] in seconds: ⌊start·fps⌋ .. ⌈end·fps⌉.
+
+    Frame i is shown from i/fps to (i+1)/fps. Clipped to the video and never
+    empty: an action shorter than a frame, or at the very end, keeps one frame.
+    """
+    if num_frames < 1 or not fps > 0:
+        raise ValueError(f"num_frames must be >= 1 and fps > 0, got {num_frames}, {fps}")
+    first = min(max(int(np.floor(start * fps + _EPS)), 0), num_frames - 1)
+    stop = min(max(int(np.ceil(end * fps - _EPS)), first + 1), num_frames)
+    return first, stop
+
+
+def action_train_indices(
+    num_frames: int, first: int, stop: int, num_segments: int, new_length: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(T, L) frame indices of a training sample inside frames [first, stop): the TSN rule on the action alone.
+
+    The T segments tile the action's start range; a snippet that does not fit
+    in an action shorter than L frames runs on past `stop` (real frames of the
+    video), and is clamped at the video's last frame only.
+    """
+    if not 0 <= first < stop <= num_frames:
+        raise ValueError(f"action frames [{first}, {stop}) are not inside a video of {num_frames} frames")
+    starts = first + train_starts(stop - first, num_segments, new_length, rng)  # (T,)
+    return snippets(starts, new_length, num_frames)  # (T, L)
+
+
+def active_classes(
+    indices: np.ndarray, actions: np.ndarray, fps: float, num_frames: int, num_classes: int
+) -> np.ndarray:
+    """(K,) float32 multi-hot: the classes with an action that holds a frame of `indices`.
+
+    `actions` are (S, 3) rows [class, start, end] in seconds (or flattened),
+    mapped to frames as in `action_frames`; an action none of the sampled
+    frames falls in is not in the target (the sample does not show it).
+    """
+    frames = np.unique(np.asarray(indices, dtype=np.int64))
+    target = np.zeros(num_classes, dtype=np.float32)
+    for cls, start, end in np.asarray(actions, dtype=np.float64).reshape(-1, 3):
+        first, stop = action_frames(start, end, fps, num_frames)
+        if np.any((frames >= first) & (frames < stop)):
+            target[int(cls)] = 1.0
+    return target

@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"input      {tuple(x.shape)}  (B, T, C, H, W), {cfg.data.modality}")
     print(f"output     {tuple(logits.shape)}  (B, classes)")
     print(f"parameters {params:,} total, {rel_params:,} in the relational branch")
+    if relational is not None:
+        print(f"branch     R-LSTM -> 1x1 conv -> {len(relational.blocks)} new conv5 block(s) -> spatial average")
     print(f"step       forward+backward {seconds:.2f} s on cpu, loss {loss.item():.3f}")
     return 0
 

@@ -12,6 +12,7 @@ from rlx.models.backbones import (
     CONV5_BLOCKS,
     SplitBackbone,
     adapt_stem,
+    batch_statistics_norm,
     create_backbone,
     load_backbone_weights,
     make_norm_layer,
@@ -34,7 +35,7 @@ def build_model(cfg: ModelConfig, num_classes: int, in_channels: int = 3) -> nn.
     insert_after = trunk_blocks(cfg.insert_after)
     if num_classes < 1:
         raise ValueError(f"num_classes must be >= 1, got {num_classes}")
-    backbone = create_backbone(cfg.backbone, make_norm_layer(cfg.bn_mode, cfg.bn_momentum))
+    backbone = create_backbone(cfg.backbone, make_norm_layer(cfg.bn_mode, cfg.bn_momentum, cfg.batch_bn_momentum))
     if cfg.pretrained:
         log.info("backbone %s: %s", cfg.backbone, load_backbone_weights(backbone, cfg.pretrained))
     adapt_stem(backbone, in_channels)
@@ -42,7 +43,7 @@ def build_model(cfg: ModelConfig, num_classes: int, in_channels: int = 3) -> nn.
 
     if cfg.arch == "tsn":
         return TSNNet(backbone, nn.Linear(channels, num_classes), cfg.dropout)
-    branch = build_relational_branch(backbone, cfg) if relational else None
+    branch = build_relational_branch(backbone, cfg, insert_after) if relational else None
     upto = insert_after if relational else CONV5_BLOCKS  # conv5 blocks in the shared trunk
     if not local:
         backbone.truncate(upto)  # the R-LSTM network never runs the pretrained rest of conv5
@@ -74,23 +75,36 @@ def trunk_blocks(insert_after: InsertAfter) -> int:
     raise ValueError(f"model.insert_after: {insert_after!r} is not one of {', '.join(get_args(InsertAfter))}")
 
 
-def build_relational_branch(backbone: SplitBackbone, cfg: ModelConfig) -> RelationalBranch:
-    """BN → R-LSTM (C → C/2) → 1×1 conv (C/2 → C) → new conv5_3-like block → head norm.
+def build_relational_branch(backbone: SplitBackbone, cfg: ModelConfig, insert_after: int) -> RelationalBranch:
+    """BN → R-LSTM (C → C/2) → 1×1 conv (C/2 → C) → new conv5_{k+1} … conv5_3 → head norm.
 
-    The new layers normalise with batch statistics whatever `bn_mode` says:
-    `bn_mode` describes how to treat *pretrained* statistics, and these have
-    none yet. Their weights are Xavier-Glorot initialised (PAPER.md §2).
+    The paper's insertion variants (seed paper §4, §5.4): after conv5_k the
+    branch continues with its own copies of the conv5 blocks that follow k —
+    conv5_1: new conv5_2 and conv5_3; conv5_2 (default): new conv5_3;
+    conv5_3: none, H_T goes "right before spatial average pooling" (the drop
+    §5.4 explains by the missing block). A head norm finishes the last new
+    block (pre-activation blocks end in an un-normalised sum); with no block
+    there is nothing to finish and it is an identity.
+
+    The new layers normalise with batch statistics whatever `bn_mode` says
+    (`bn_mode` describes how to treat *pretrained* statistics, and these have
+    none), their evaluation statistics updated with `batch_bn_momentum`.
+    Their convolutions are Xavier-Glorot initialised (PAPER.md §2), the
+    R-LSTM's eight operations each with its own fan-in/fan-out.
     """
     channels = backbone.num_features
     hidden = channels // 2
+    norm = batch_statistics_norm(cfg.batch_bn_momentum)
     rlstm = RelationalLSTM(
         channels, hidden, pairwise=cfg.pairwise, inter_channels=cfg.inter_channels, scale=cfg.scale_attention
     )
     expand = nn.Conv2d(hidden, channels, kernel_size=1)
-    block = backbone.make_block(nn.BatchNorm2d)
-    for module in (expand, *block.modules()):
+    # conv5_1 is the only block that changes width or stride: every block after an insertion point is C→C.
+    blocks = nn.Sequential(*[backbone.make_block(norm) for _ in range(CONV5_BLOCKS - insert_after)])
+    head_norm = backbone.make_head_norm(norm) if len(blocks) else nn.Identity()
+    for module in (expand, *blocks.modules()):
         if isinstance(module, nn.Conv2d):
             nn.init.xavier_uniform_(module.weight)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
-    return RelationalBranch(nn.BatchNorm2d(channels), rlstm, expand, block, backbone.make_head_norm(nn.BatchNorm2d))
+    return RelationalBranch(norm(channels), rlstm, expand, blocks, head_norm)

@@ -68,6 +68,25 @@ class NonLocalOps(nn.Module):
             self.theta = nn.Linear(query_channels, heads * inter_channels)
             self.phi = nn.Linear(key_channels, heads * inter_channels)
         self.g = nn.Linear(key_channels, heads * out_channels)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Xavier-Glorot per operation, zero biases (PAPER.md §2: the new parts are Xavier-initialised).
+
+        The heads are stored fused — rows [h·d, (h+1)·d) of θ and φ, [h·out,
+        (h+1)·out) of g belong to head h — but each is initialised as the
+        separate linear map the paper describes, with its own fan-in/fan-out.
+        Xavier on the fused matrix would count a fan-out of heads·d: about
+        1.4-1.6× smaller weights in the R-LSTM (4 heads) than eight
+        separately initialised operations.
+        """
+        similarities = 1 if self.pairwise == "gaussian" else self.heads  # gaussian: one θ shared by all heads
+        for layer, operations in ((self.theta, similarities), (self.phi, similarities), (self.g, self.heads)):
+            if layer is None:
+                continue
+            for rows in layer.weight.chunk(operations):  # views into the fused weight: (out, in) per operation
+                nn.init.xavier_uniform_(rows)
+            nn.init.zeros_(layer.bias)
 
     def logit_scale(self) -> float:
         return 1.0 / math.sqrt(self.inter_channels) if self.scale else 1.0
@@ -100,6 +119,22 @@ class NonLocalOps(nn.Module):
             (q,) = LinearGroup([self.theta])(x)
             k, v = LinearGroup([self.phi, self.g])(y)
         return self.attend_projected(q, k, v)
+
+    def attention_weights(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """ω (B, S, N, N_y): the softmax weights of each similarity (S = heads; 1 for gaussian, shared).
+
+        For diagnostics (`rlx.models.attention_stats`); `dot_product` has no
+        softmax (its f = θᵀφ/N is signed and does not sum to 1) and raises.
+        """
+        if self.pairwise == "dot_product":
+            raise ValueError("pairwise 'dot_product' has no attention weights: f = θᵀφ / N is not a softmax")
+        b, n, _ = x.shape
+        s = 1 if self.pairwise == "gaussian" else self.heads
+        q = x if self.theta is None else self.theta(x)
+        k = y if self.phi is None else self.phi(y)
+        q = q.view(b, n, s, -1).transpose(1, 2)  # (B, N, S·d) -> (B, S, N, d)
+        k = k.view(b, y.shape[1], s, -1).transpose(1, 2)  # (B, N_y, S·d) -> (B, S, N_y, d)
+        return torch.softmax(q @ k.transpose(-2, -1) * self.logit_scale(), dim=-1)
 
     def forward_reference(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The definition, one head at a time: explicit θ/φ/g, matmul, softmax, matmul."""

@@ -92,11 +92,9 @@ class RelationalLSTM(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Xavier-Glorot weights, zero biases (PAPER.md §2: new parts are Xavier-initialised)."""
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                nn.init.xavier_uniform_(module.weight)
-                nn.init.zeros_(module.bias)
+        """Xavier-Glorot per non-local operation, zero biases (PAPER.md §2; `NonLocalOps.reset_parameters`)."""
+        self.cell.input_ops.reset_parameters()
+        self.cell.state_ops.reset_parameters()
 
     def forward(
         self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None

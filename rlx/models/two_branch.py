@@ -3,8 +3,9 @@
 Modules here only wire submodules that `rlx.models.build` has built:
 - `TwoBranchNet`: a shared trunk (conv1 … conv5_k) feeding
   the local branch   (rest of conv5 → spatial avg → temporal avg) and/or
-  the relational branch (BN → R-LSTM → 1×1 conv C/2→C → own conv5_3 block →
-  spatial avg of the last hidden state);
+  the relational branch (BN → R-LSTM → 1×1 conv C/2→C → new copies of the
+  conv5 blocks after the insertion point → spatial avg of the last hidden
+  state; after conv5_3 no block follows, PAPER.md §3 and seed paper §5.4);
   the video vectors are concatenated → dropout → FC. With one branch absent
   it is the paper's "local only" or "non-local only" (R-LSTM network).
 - `TSNNet`: the TSN baseline — per-snippet FC, scores averaged after the FC.
@@ -22,23 +23,33 @@ from rlx.models.relational_lstm import RelationalLSTM
 
 
 class RelationalBranch(nn.Module):
-    """(B, T, C, h, w) conv5_k maps -> (B, C) video vector from H_T."""
+    """(B, T, C, h, w) conv5_k maps -> (B, C) video vector from H_T.
+
+    `blocks` are the branch's own copies of conv5_{k+1} … conv5_3 (empty when
+    the R-LSTM reads conv5_3), `head_norm` finishes the last of them (an
+    identity when there is none: nothing to finish).
+    """
 
     def __init__(
-        self, norm: nn.Module, rlstm: RelationalLSTM, expand: nn.Conv2d, block: nn.Module, head_norm: nn.Module
+        self,
+        norm: nn.Module,
+        rlstm: RelationalLSTM,
+        expand: nn.Conv2d,
+        blocks: nn.Sequential,
+        head_norm: nn.Module,
     ) -> None:
         super().__init__()
         self.norm = norm
         self.rlstm = rlstm
         self.expand = expand
-        self.block = block
+        self.blocks = blocks
         self.head_norm = head_norm
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         b, t, c, h, w = feats.shape
         x = self.norm(feats.flatten(0, 1)).view(b, t, c, h, w)  # BN per snippet map: (B·T, C, h, w)
         _, (h_last, _) = self.rlstm(x)  # H_T: (B, C/2, h, w)
-        x = self.head_norm(self.block(self.expand(h_last)))  # (B, C, h, w)
+        x = self.head_norm(self.blocks(self.expand(h_last)))  # (B, C, h, w)
         return x.mean(dim=(2, 3))  # spatial average -> (B, C)
 
 

@@ -6,7 +6,9 @@ rlx.tracking); search.py reads the search space. The tables go in three
 steps: which runs form a row (selection.py: best configuration, means over
 seeds and splits; ensembles.py; per_class.py; per_run.py; boundary.py) into
 typed rows (rows.py and beside their logic), then labelled and formatted
-(format.py) and put together per table (tables.py). plots.py draws the
+(format.py) and put together per table (tables.py). coverage.py says how
+many test videos a row covers (incomplete rows are marked †n with a
+footnote); paper.py holds the published numbers and when they apply. plots.py draws the
 figures, build.py puts tables and figures together, html.py writes
 README.md and index.html (run ids linked to the MLflow UI by links.py when
 a server is known). publish.py writes the files and logs them to the

@@ -7,12 +7,14 @@ is the run ids and one "generated from N runs" line.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rlx.eval.families import FAMILIES
 from rlx.report import plots, tables
+from rlx.report.coverage import EXCLUDED, INCOMPLETE_MARK, run_coverage
 from rlx.report.ensembles import seed_pairs
 from rlx.report.format import ARCH_LABEL, METRIC_LABEL, Table, arch_label
 from rlx.report.load import Experiment
@@ -33,6 +35,16 @@ class Report:
     title: str
     intro: list[str]
     sections: list[Section]
+
+
+def subset_tag(classes: str) -> str:
+    """A short, stable file-name part for a class subset ("" for all classes): "classes-<8 hex of its sha1>"."""
+    return f"classes-{hashlib.sha1(classes.encode()).hexdigest()[:8]}" if classes else ""
+
+
+def subset_title(classes: str) -> str:
+    """ " (classes [...])" in a figure title; "" for all classes."""
+    return f" (classes {classes})" if classes else ""
 
 
 def build_report(exp: Experiment, out: Path) -> Report:
@@ -66,8 +78,13 @@ def build_report(exp: Experiment, out: Path) -> Report:
         images = []
         for f in figures:
             a, b = f.a.row, f.b.row
-            name = plots.slug("class_gain", a.dataset, f"split{a.split}", a.stream, a.arch, "over", b.arch)
-            title = f"{a.dataset} split {a.split} {a.stream}: {ARCH_LABEL[a.arch]} over {ARCH_LABEL[b.arch]}"
+            name = plots.slug(
+                "class_gain", a.dataset, subset_tag(a.classes), f"split{a.split}", a.stream, a.arch, "over", b.arch
+            )
+            title = (
+                f"{a.dataset}{subset_title(a.classes)} split {a.split} {a.stream}: "
+                f"{ARCH_LABEL[a.arch]} over {ARCH_LABEL[b.arch]}"
+            )
             png = plots.class_gain_png(
                 out / "plots" / f"{name}.png",
                 title,
@@ -134,7 +151,29 @@ def build_report(exp: Experiment, out: Path) -> Report:
     for s in sections:
         if s.table is not None:
             s.table.frame.to_csv(out / "tables" / f"{s.table.slug}.csv", index=False, float_format="%.4f")
-    return Report(f"Report: {exp.name}", _intro(exp), sections)
+    return Report(f"Report: {exp.name}", [*_intro(exp), coverage_line(exp, sections)], sections)
+
+
+def coverage_line(exp: Experiment, sections: list[Section]) -> str:
+    """How many table rows have an incomplete test set (and of how many runs), and how many cannot tell."""
+    shown = [s.table for s in sections if s.table is not None and s.table.coverage]
+    rows = sum(len(t.coverage) for t in shown)
+    incomplete = sum(t.count("incomplete") for t in shown)
+    unknown = sum(t.count("unknown") for t in shown)
+    runs = [run_coverage(r) for _, r in exp.runs.iterrows()]
+    runs_out = sum(c.incomplete for c in runs)
+    runs_unknown = sum(c.status == "unknown" for c in runs)
+    text = (
+        f"Test sets: {incomplete} of {rows} table rows have an incomplete test set (marked {INCOMPLETE_MARK}n, "
+        f"with a footnote giving the test videos covered of the total); {runs_out} of {len(exp.runs)} runs left "
+        "test videos out (missing, corrupt, too short or failed to decode)."
+    )
+    if unknown or runs_unknown:
+        text += (
+            f" Unknown for {unknown} table rows: {runs_unknown} of {len(exp.runs)} runs did not log `{EXCLUDED}` "
+            "(runs from before it was logged); their rows are not marked, nor known complete (`test set`: unknown)."
+        )
+    return text
 
 
 def _intro(exp: Experiment) -> list[str]:
@@ -169,11 +208,13 @@ def _curves(exp: Experiment, limit: int = 8) -> list[plots.Curves]:
     if not sel.metric.startswith("val/") or not len(results):
         return []
     out = []
-    for (dataset, split, stream, arch), cell in results.groupby(["dataset", "split", "stream", "arch"], sort=True):
+    for (dataset, classes, split, stream, arch), cell in results.groupby(
+        ["dataset", "classes", "split", "stream", "arch"], sort=True
+    ):
         best = choose(cell, sel).iloc[0]
         out.append(
             plots.Curves(
-                f"{dataset} split {split} {stream} {arch_label(arch)}",
+                f"{dataset}{subset_title(classes)} split {split} {stream} {arch_label(arch)}",
                 exp.history(best["run_id"], sel.metric),
                 exp.history(best["run_id"], "train/loss"),
             )
@@ -191,7 +232,8 @@ def _top5(exp: Experiment, a: CellResult, b: CellResult, out: Path) -> tuple[Pat
     if not videos:
         return None
     la, lb = ARCH_LABEL[a.row.arch], ARCH_LABEL[b.row.arch]
-    name = plots.slug("top5", a.row.dataset, f"split{a.row.split}", a.row.stream, a.row.arch, "vs", b.row.arch)
-    title = f"{a.row.dataset} split {a.row.split} {a.row.stream}: top-5 of {lb} (left) and {la} (right)"
+    r = a.row
+    name = plots.slug("top5", r.dataset, subset_tag(r.classes), f"split{r.split}", r.stream, r.arch, "vs", b.row.arch)
+    title = f"{r.dataset}{subset_title(r.classes)} split {r.split} {r.stream}: top-5 of {lb} (left) and {la} (right)"
     png = plots.top5_png(out / "plots" / f"{name}.png", title, videos, la, lb)
     return png.relative_to(out), title

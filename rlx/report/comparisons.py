@@ -1,6 +1,6 @@
 """The comparisons the report makes, each a paired test on the same test videos (`rlx.eval.uncertainty`).
 
-Within a dataset / split / stream of the architectures table: the
+Within a dataset / class subset / split / stream of the architectures table: the
 architectures against each other (ARCH_PAIRS), each TSN ensemble against its
 two models, and each two-stream row against the same arch's spatial and
 temporal rows. Per comparison and metric (top-1 and mean class accuracy, or
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from rlx.eval.scores import ScoresOf
 from rlx.eval.uncertainty import Comparison
+from rlx.report.coverage import Coverage, same_test_set
 from rlx.report.ensembles import ensemble_outcomes
 from rlx.report.rows import ResultRow, Stat, arch_rank, stream_rank
 from rlx.report.selection import CellResult
@@ -44,6 +45,11 @@ class ComparisonRow:
     result: Comparison  # in percentage points
 
     @property
+    def coverage(self) -> Coverage:
+        """Both rows' test set: the worse coverage of the two."""
+        return same_test_set((self.a.coverage, self.b.coverage))
+
+    @property
     def stat_a(self) -> Stat:
         return self.a.metrics.by_name()[self.metric]
 
@@ -68,21 +74,21 @@ def comparison_rows(cells: list[CellResult], ensembles: list[ResultRow], scores:
             )
         return outcomes[id(row)]
 
-    places: dict[tuple[str, int, str], dict[str, ResultRow]] = {}
+    places: dict[tuple[str, str, int, str], dict[str, ResultRow]] = {}
     for c in cells:  # of several cells of one arch (other T or insertion points), the last is taken
-        places.setdefault((c.row.dataset, c.row.split, c.row.stream), {})[c.row.arch] = c.row
+        places.setdefault((c.row.dataset, c.row.classes, c.row.split, c.row.stream), {})[c.row.arch] = c.row
     pairs: list[tuple[str, ResultRow, ResultRow]] = []
-    for key in sorted(places, key=lambda k: (k[0], k[1], stream_rank(k[2]))):
+    for key in sorted(places, key=lambda k: (k[0], k[1], k[2], stream_rank(k[3]))):
         rows = places[key]
         pairs += [("architectures", rows[a], rows[b]) for a, b in ARCH_PAIRS if a in rows and b in rows]
         for ens in sorted(
-            (e for e in ensembles if (e.dataset, e.split, e.stream) == key), key=lambda e: arch_rank(e.arch)
+            (e for e in ensembles if (e.dataset, e.classes, e.split, e.stream) == key), key=lambda e: arch_rank(e.arch)
         ):
             pairs += [("ensemble vs its model", ens, member) for member in ens.members]
-        if key[2] == "two-stream":
+        if key[3] == "two-stream":
             for arch in sorted(rows, key=arch_rank):
                 for stream in SINGLE_STREAMS:
-                    single = places.get((key[0], key[1], stream), {}).get(arch)
+                    single = places.get((*key[:3], stream), {}).get(arch)
                     if single is not None:
                         pairs.append(("two-stream vs one stream", rows[arch], single))
     out = []

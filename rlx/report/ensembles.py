@@ -15,6 +15,7 @@ import pandas as pd
 
 from rlx.eval.fusion import FusionError, StreamScores, align, fuse, fused_test_metrics
 from rlx.eval.scores import ScoresOf
+from rlx.report.coverage import same_test_set
 from rlx.report.rows import TEST_METRICS, ResultRow, metrics_from
 from rlx.report.selection import CellResult, commands
 from rlx.report.significance import Outcomes, outcomes_from, row_with_intervals
@@ -64,8 +65,8 @@ def ensemble_outcomes(scores: ScoresOf, pairs: list[tuple[str, str]]) -> Outcome
 
 
 def _pairable(a: ResultRow, b: ResultRow) -> bool:
-    """Rows an ensemble may join: the same dataset, split, stream and T."""
-    return (a.dataset, a.split, a.stream, a.T) == (b.dataset, b.split, b.stream, b.T)
+    """Rows an ensemble may join: the same dataset, classes, split, stream and T."""
+    return (a.dataset, a.classes, a.split, a.stream, a.T) == (b.dataset, b.classes, b.split, b.stream, b.T)
 
 
 def ensemble_rows(cells: list[CellResult], scores: ScoresOf) -> list[ResultRow]:
@@ -100,6 +101,8 @@ def ensemble_rows(cells: list[CellResult], scores: ScoresOf) -> list[ResultRow]:
                 run_ids=tuple(r for pair in pairs for r in pair),
                 command=commands(pd.concat([tsn.chosen, other.chosen])),
                 members=(tsn.row, other.row),
+                classes=tsn.row.classes,
+                coverage=same_test_set((tsn.row.coverage, other.row.coverage)),
             )
             out.append(row_with_intervals(row, ensemble_outcomes(scores, pairs)))
     return out

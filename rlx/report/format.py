@@ -5,7 +5,10 @@ percent, full run ids; a column "<label> ±" holds the std of column
 "<label>", columns "<label> CI low" / "<label> CI high" its 95 % interval)
 and each column's `Kind`, from which `Table.display()` makes the strings of
 Markdown and HTML ("63.6 ± 2.1 [58.0, 69.3]", "p = 0.031", short run ids).
-Columns no row has a value for are left out.
+Columns no row has a value for are left out. A row whose test set is
+incomplete (`rlx.report.coverage`) gets a numbered mark (†1) in its first
+column and a footnote giving covered / total test videos; its CSV has the
+counts in `test videos` / `test videos left out` / `test set`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import pandas as pd
 from rlx.eval.uncertainty import ALPHA, Comparison
 from rlx.report.boundary import BoundaryRow
 from rlx.report.comparisons import ComparisonRow
+from rlx.report.coverage import INCOMPLETE_MARK, Coverage, same_test_set
+from rlx.report.paper import PAPER_METRICS
 from rlx.report.per_class import ClassGains, FamilyRow
 from rlx.report.per_run import FusionRow, LeaderRow, is_loss
 from rlx.report.rows import Metrics, ResultRow, SplitRow, Stat, shown_insertion
@@ -37,11 +42,25 @@ ARCH_LABEL = {
 }
 DATASET_LABEL = {"ucf101": "UCF-101", "hmdb51": "HMDB-51", "charades": "Charades"}  # in the splits table
 METRIC_LABEL = {
-    "test/top1": "test top-1 (%)",
+    "test/top1": "test top-1 over videos (%)",
     "test/mAP": "test mAP (%)",
     "test/top5": "test top-5 (%)",
-    "test/mean_class_acc": "mean class acc (%)",
+    "test/mean_class_acc": "test mean class acc (%)",
 }
+# The paper's value, labelled with what the paper states it is (its captions say "accuracy", not which one).
+PAPER_LABEL = dict(zip(PAPER_METRICS, ('paper "accuracy", unspecified (%)', "paper mAP (%)"), strict=True))
+# Our metrics a paper value is checked against: both accuracies, as the paper does not say which it reports.
+PAPER_CHECKED = {"accuracy": ("test/top1", "test/mean_class_acc"), "mAP": ("test/mAP",)}
+INSIDE_LABEL = {
+    "test/top1": "paper inside our top-1 CI",
+    "test/mean_class_acc": "paper inside our mean class acc CI",
+    "test/mAP": "paper inside our mAP CI",
+}
+PAPER_CAPTION = (
+    'The paper\'s Tables 2-7 report "accuracy" without saying whether it is top-1 over videos or mean class '
+    "accuracy (TSN-style code reports the latter): both of ours stand beside it, and `paper inside our ... CI` "
+    "checks it against each. Table 8 reports mAP."
+)
 STD = " ±"  # a column "<label> ±" holds the std of column "<label>"
 CI_LOW, CI_HIGH = " CI low", " CI high"  # columns "<label> CI low/high" hold the 95 % interval of "<label>"
 WITHIN_NOISE = "within noise"
@@ -55,6 +74,7 @@ class Kind(Enum):
     PERCENT = "percent"  # percentages and percentage points: 1 decimal
     RUN_IDS = "run ids"  # space-separated MLflow run ids, shortened to 8 characters
     P_VALUE = "p-value"  # "p = 0.031", "p < 0.001"
+    COUNT = "count"  # a whole number, even where the column became float: "13320"
 
 
 def arch_label(arch: str) -> str:
@@ -70,6 +90,24 @@ class Table:
     kinds: Mapping[str, Kind] = field(default_factory=dict)  # by column label; PLAIN when absent
     stds: Mapping[str, str] = field(default_factory=dict)  # label -> the label of its std column
     intervals: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # label -> its CI low / high columns
+    coverage: tuple[Coverage | None, ...] = ()  # per row, for tables of test metrics
+
+    @property
+    def footnotes(self) -> list[str]:
+        """The distinct footnotes of the incomplete rows, numbered in row order (†1 is the first)."""
+        return list(dict.fromkeys(c.footnote() for c in self.coverage if c is not None and c.incomplete))
+
+    def marks(self) -> list[str]:
+        """Per row: " †n" for an incomplete test set (n: its footnote), else ""."""
+        numbers = {text: n for n, text in enumerate(self.footnotes, start=1)}
+        return [
+            f" {INCOMPLETE_MARK}{numbers[c.footnote()]}" if c is not None and c.incomplete else ""
+            for c in self.coverage
+        ]
+
+    def count(self, status: str) -> int:
+        """How many rows have a test set in that status ("complete", "incomplete", "unknown")."""
+        return sum(1 for c in self.coverage if c is not None and c.status == status)
 
     def display(self) -> pd.DataFrame:
         """Strings for Markdown/HTML: mean ± std [interval] merged, percentages to 1 decimal, run ids shortened."""
@@ -91,6 +129,9 @@ class Table:
                 )
                 for i, v in enumerate(self.frame[col])
             ]
+        if out and any(self.marks()):  # the mark goes on the first column: visible without scrolling
+            first = next(iter(out))
+            out[first] = [text + mark for text, mark in zip(out[first], self.marks(), strict=True)]
         return pd.DataFrame(out, columns=list(out))
 
 
@@ -128,6 +169,8 @@ def cell_text(value: Any, std: Any, kind: Kind, interval: tuple[Any, Any] | None
         return " ".join(v[:8] for v in str(value).split())
     if kind is Kind.P_VALUE:
         return p_text(float(value))
+    if kind is Kind.COUNT:
+        return str(int(value))
     if isinstance(value, (float, np.floating)):
         text = f"{value:.1f}" if kind is Kind.PERCENT else f"{value:.4g}"
         if not _missing(std):
@@ -146,6 +189,7 @@ class Record:
     kinds: dict[str, Kind] = field(default_factory=dict)
     stds: dict[str, str] = field(default_factory=dict)
     intervals: dict[str, tuple[str, str]] = field(default_factory=dict)
+    coverage: Coverage | None = None  # the test set behind the row's test metrics, when it has any
 
     def add(self, label: str, value: Any, kind: Kind = Kind.PLAIN) -> Record:
         self.values[label] = value
@@ -175,6 +219,12 @@ class Record:
             test += f" (only A right {result.discordant[0]}, only B right {result.discordant[1]})"
         return self.add("test", test).add("p", p_value(result), Kind.P_VALUE).add("verdict", verdict_text(result))
 
+    def add_coverage(self, coverage: Coverage) -> Record:
+        """The test videos covered and left out, and the test set's status; the row is marked when incomplete."""
+        self.coverage = coverage
+        self.add("test videos", coverage.covered, Kind.COUNT).add("test videos left out", coverage.excluded, Kind.COUNT)
+        return self.add("test set", coverage.status)
+
 
 def make_table(slug: str, title: str, caption: str, records: list[Record]) -> Table:
     """The records as a Table, without the columns no record has a value for."""
@@ -187,7 +237,8 @@ def make_table(slug: str, title: str, caption: str, records: list[Record]) -> Ta
         kinds.update(r.kinds)
         stds.update(r.stds)
         intervals.update(r.intervals)
-    return Table(slug, title, caption, frame, kinds, stds, intervals)
+    coverage = tuple(r.coverage for r in records) if any(r.coverage is not None for r in records) else ()
+    return Table(slug, title, caption, frame, kinds, stds, intervals, coverage)
 
 
 # ---------------------------------------------------------------- one function per kind of row
@@ -197,11 +248,13 @@ def _metrics(record: Record, metrics: Metrics, names: tuple[str, ...]) -> None:
         record.add_stat(METRIC_LABEL[name], stats[name])
 
 
-def paper_inside_text(row: ResultRow | SplitRow) -> str | None:
-    """Whether the paper's value lies inside our 95 % interval of the same metric; None without a paper value."""
-    if row.paper is None:
+def paper_inside_text(row: ResultRow | SplitRow, metric: str) -> str | None:
+    """Whether the paper's value lies inside our 95 % interval of `metric` (MLflow name); None without a value."""
+    if row.paper is None or metric not in PAPER_CHECKED[row.paper.metric]:
         return None
-    stat = row.metrics.mAP if row.paper.metric == "mAP" else row.metrics.top1
+    stat = row.metrics.by_name()[metric]
+    if math.isnan(stat.mean):
+        return None
     if not stat.has_interval:
         return "no interval"
     if stat.low <= row.paper.value <= stat.high:
@@ -210,9 +263,19 @@ def paper_inside_text(row: ResultRow | SplitRow) -> str | None:
 
 
 def _paper(record: Record, row: ResultRow | SplitRow) -> None:
-    record.add("paper (%)", row.paper.value if row.paper else None, Kind.PERCENT)
-    record.add("paper source", row.paper.table if row.paper else None)
-    record.add("paper inside our 95 % CI", paper_inside_text(row))
+    """The paper's value under the label of what it states, its source, and whether it is inside our intervals."""
+    for metric, label in PAPER_LABEL.items():
+        found = row.paper is not None and row.paper.metric == metric
+        record.add(label, row.paper.value if found else None, Kind.PERCENT)
+    record.add("paper source", row.paper.source if row.paper else None)
+    for metric, label in INSIDE_LABEL.items():
+        record.add(label, paper_inside_text(row, metric))
+
+
+def paper_hidden_note(rows: list[ResultRow] | list[SplitRow]) -> str:
+    """One line per reason the paper's numbers are not shown for some rows (" " + lines, or "")."""
+    reasons = sorted({r.paper_hidden for r in rows if r.paper_hidden})
+    return "".join(f" No paper numbers: {why}." for why in reasons)
 
 
 def rgb_weight_text(row: ResultRow) -> str | None:
@@ -225,11 +288,13 @@ def rgb_weight_text(row: ResultRow) -> str | None:
 
 def result_record(row: ResultRow) -> Record:
     """The columns of a stream table: keys, top-1/mAP, the paper's number, the other metrics, traceability."""
-    r = Record().add("dataset", row.dataset).add("split", row.split).add("stream", row.stream)
-    r.add("arch", arch_label(row.arch)).add("T", row.T).add("insertion", shown_insertion(row.arch, row.insertion))
-    _metrics(r, row.metrics, ("test/top1", "test/mAP"))
+    r = Record().add("dataset", row.dataset).add("classes", row.classes or None).add("split", row.split)
+    r.add("stream", row.stream).add("arch", arch_label(row.arch)).add("T", row.T)
+    r.add("insertion", shown_insertion(row.arch, row.insertion))
+    _metrics(r, row.metrics, ("test/top1", "test/mean_class_acc", "test/mAP"))
     _paper(r, row)
-    _metrics(r, row.metrics, ("test/top5", "test/mean_class_acc"))
+    _metrics(r, row.metrics, ("test/top5",))
+    r.add_coverage(row.coverage)
     r.add("RGB weight", rgb_weight_text(row) if row.stream == "two-stream" else None)
     r.add("trials", row.trials).add("seeds", row.seeds).add("chosen", ENSEMBLE_CHOSEN if row.members else row.chosen)
     r.add("95 % CI", row.interval)
@@ -242,17 +307,21 @@ def comparable_text(row: SplitRow) -> str:
 
 
 def split_record(row: SplitRow) -> Record:
-    r = Record().add("dataset", DATASET_LABEL[row.dataset]).add("stream", row.stream).add("arch", arch_label(row.arch))
+    r = Record().add("dataset", DATASET_LABEL[row.dataset]).add("classes", row.classes or None)
+    r.add("stream", row.stream).add("arch", arch_label(row.arch))
     r.add("T", row.T).add("insertion", shown_insertion(row.arch, row.insertion))
     r.add("splits", ", ".join(map(str, row.splits))).add("n splits", len(row.splits))
-    _metrics(r, row.metrics, tuple(METRIC_LABEL))
+    _metrics(r, row.metrics, ("test/top1", "test/mean_class_acc", "test/mAP"))
     _paper(r, row)
-    r.add("comparable", comparable_text(row)).add("trials", row.trials).add("95 % CI", row.interval)
+    _metrics(r, row.metrics, ("test/top5",))
+    r.add_coverage(row.coverage).add("comparable", comparable_text(row))
+    r.add("trials", row.trials).add("95 % CI", row.interval)
     return r.add("runs", " ".join(row.run_ids), Kind.RUN_IDS).add("command", row.command)
 
 
 def fusion_record(row: FusionRow) -> Record:
-    r = Record().add("dataset", row.dataset).add("split", row.split).add("group", row.group)
+    r = Record().add("dataset", row.dataset).add("classes", row.classes or None).add("split", row.split)
+    r.add("group", row.group)
     r.add("arch", arch_label(row.arch)).add("T", row.T).add("insertion", shown_insertion(row.arch, row.insertion))
     r.add("pairing", row.pairing).add("RGB weight (chosen on val)", row.weight_rgb)
     r.add(f"val {row.metric} at it (%)", row.val, Kind.PERCENT)
@@ -260,14 +329,15 @@ def fusion_record(row: FusionRow) -> Record:
     r.add_interval(f"test {row.metric} at it (%)", row.test_interval.low, row.test_interval.high)
     r.add("RGB weight chosen on test (for comparison with the paper)", row.test_optimal_weight_rgb)
     r.add(f"test {row.metric} at the test-chosen weight (%)", row.test_at_test_optimal, Kind.PERCENT)
-    r.add("paper RGB weight (chosen on test)", row.paper_weight_rgb)
+    r.add("paper RGB weight (chosen on test)", row.paper_weight_rgb).add_coverage(row.coverage)
     r.add("rgb run", row.rgb_run, Kind.RUN_IDS).add("flow run", row.flow_run, Kind.RUN_IDS)
     return r.add("fusion run", row.run_id, Kind.RUN_IDS).add("command", row.command)
 
 
 def leader_record(row: LeaderRow) -> Record:
-    r = Record().add("dataset", row.dataset).add("split", row.split).add("stream", row.stream)
-    r.add("group", row.group).add("rank", row.rank).add("kind", row.kind).add("arch", arch_label(row.arch))
+    r = Record().add("dataset", row.dataset).add("classes", row.classes or None).add("split", row.split)
+    r.add("stream", row.stream).add("group", row.group).add("rank", row.rank).add("kind", row.kind)
+    r.add("arch", arch_label(row.arch))
     r.add("T", row.T).add("insertion", shown_insertion(row.arch, row.insertion))
     for key, value in row.params.items():
         r.add(key, value)
@@ -277,7 +347,7 @@ def leader_record(row: LeaderRow) -> Record:
         r.add(f"{row.metric} (%)", row.value, Kind.PERCENT)
     for name, stat in row.metrics.by_name().items():
         r.add(METRIC_LABEL[name], stat.mean, Kind.PERCENT).add_interval(METRIC_LABEL[name], stat.low, stat.high)
-    r.add("epochs", row.epochs).add("run", row.run_id, Kind.RUN_IDS)
+    r.add_coverage(row.coverage).add("epochs", row.epochs).add("run", row.run_id, Kind.RUN_IDS)
     return r.add("command", row.command)
 
 
@@ -305,8 +375,9 @@ def gain_records(gains: ClassGains) -> list[Record]:
     for rank, (name, acc_a, acc_b, gain, test, int_a, int_b) in enumerate(
         zip(gains.classes, gains.acc_a, gains.acc_b, gains.gain, tests, ci_a, ci_b, strict=True), start=1
     ):
-        r = Record().add("dataset", a.dataset).add("split", a.split).add("stream", a.stream)
-        r.add("model A", ARCH_LABEL[a.arch]).add("model B", ARCH_LABEL[b.arch]).add("rank", rank).add("class", name)
+        r = Record().add("dataset", a.dataset).add("classes", a.classes or None).add("split", a.split)
+        r.add("stream", a.stream).add("model A", ARCH_LABEL[a.arch]).add("model B", ARCH_LABEL[b.arch])
+        r.add("rank", rank).add("class", name)
         r.add("A acc (%)", acc_a, Kind.PERCENT).add_interval("A acc (%)", *(int_a or (math.nan, math.nan)))
         r.add("B acc (%)", acc_b, Kind.PERCENT).add_interval("B acc (%)", *(int_b or (math.nan, math.nan)))
         r.add("gain (points)", gain, Kind.PERCENT)
@@ -315,6 +386,7 @@ def gain_records(gains: ClassGains) -> list[Record]:
             r.add("test", test.test).add("p", p_value(test), Kind.P_VALUE).add("verdict", verdict_text(test))
         else:
             r.add("test", "no stored scores").add("p", None, Kind.P_VALUE).add("verdict", None)
+        r.add_coverage(same_test_set((a.coverage, b.coverage)))
         out.append(r.add("runs A", " ".join(a.run_ids), Kind.RUN_IDS).add("runs B", " ".join(b.run_ids), Kind.RUN_IDS))
     return out
 
@@ -325,20 +397,23 @@ def family_label(family: str) -> str:
 
 
 def family_record(row: FamilyRow) -> Record:
-    r = Record().add("dataset", row.dataset).add("split", row.split).add("stream", row.stream)
+    r = Record().add("dataset", row.dataset).add("classes", row.classes or None).add("split", row.split)
+    r.add("stream", row.stream)
     r.add("arch", arch_label(row.arch)).add("T", row.T)
     for family, stat in row.accuracy.items():
         r.add_stat(family_label(family), stat)
-    r.add("trials", row.trials).add("seeds", row.seeds).add("runs", " ".join(row.run_ids), Kind.RUN_IDS)
+    r.add_coverage(row.coverage).add("trials", row.trials).add("seeds", row.seeds)
+    r.add("runs", " ".join(row.run_ids), Kind.RUN_IDS)
     return r.add("command", row.command)
 
 
 def comparison_record(row: ComparisonRow) -> Record:
     """A - B: the two rows with their intervals, the difference with its interval, the test and its p-value."""
     a, b = row.a, row.b
-    r = Record().add("dataset", row.dataset).add("split", row.split).add("comparison", row.what)
+    r = Record().add("dataset", row.dataset).add("classes", a.classes or None).add("split", row.split)
+    r.add("comparison", row.what)
     r.add("model A", f"{arch_label(a.arch)} ({a.stream})").add("model B", f"{arch_label(b.arch)} ({b.stream})")
     r.add("metric", METRIC_LABEL[row.metric])
     r.add_stat("A (%)", row.stat_a).add_stat("B (%)", row.stat_b)
-    r.add_comparison("A - B (points)", row.result)
+    r.add_comparison("A - B (points)", row.result).add_coverage(row.coverage)
     return r.add("runs A", " ".join(a.run_ids), Kind.RUN_IDS).add("runs B", " ".join(b.run_ids), Kind.RUN_IDS)

@@ -19,13 +19,14 @@ from pathlib import Path
 import pandas as pd
 
 from rlx.report.build import Report
+from rlx.report.coverage import INCOMPLETE_MARK
 from rlx.report.format import Kind, Table
 from rlx.report.links import RunLinks
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
-p.caption { color: #555; max-width: 70em; }
+p.caption { color: #555; max-width: 70em; } p.note { font-size: 0.85em; color: #8a4b00; margin: 0.2em 0; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; font-size: 0.82em; margin: 0.5em 0 1em; }
 th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; vertical-align: top; }
@@ -86,7 +87,9 @@ def render_markdown(report: Report, links: RunLinks | None = None) -> str:
             shown = shown_table(s.table, links, "markdown")
             if "command" in shown:
                 shown["command"] = [f"`{c}`" if c != "–" else c for c in shown["command"]]
-            parts += [markdown_table(shown), "", f"Data: [`tables/{s.table.slug}.csv`](tables/{s.table.slug}.csv)", ""]
+            parts += [markdown_table(shown), ""]
+            parts += [f"{INCOMPLETE_MARK}{n} {text}\n" for n, text in enumerate(s.table.footnotes, start=1)]
+            parts += [f"Data: [`tables/{s.table.slug}.csv`](tables/{s.table.slug}.csv)", ""]
         for path, alt in s.images:
             parts += [f"![{alt}]({path.as_posix()})", ""]
     return "\n".join(parts).rstrip() + "\n"
@@ -122,6 +125,10 @@ def render_html(report: Report, root: Path, links: RunLinks | None = None) -> st
         if s.table is not None:
             markup = frozenset(c for c, k in s.table.kinds.items() if k is Kind.RUN_IDS) if links else frozenset()
             body.append(html_table(shown_table(s.table, links, "html"), markup))
+            body += [
+                f'<p class="note">{INCOMPLETE_MARK}{n} {html.escape(text)}</p>'
+                for n, text in enumerate(s.table.footnotes, start=1)
+            ]
         for path, alt in s.images:
             data = base64.b64encode((root / path).read_bytes()).decode("ascii")
             body.append(f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">')

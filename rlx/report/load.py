@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from rlx.eval.scores import Scores, read_scores
+from rlx.report.paper import all_classes
 from rlx.report.search import ReportError, SearchSpaceInfo, parse_space
 from rlx.tracking import (
     ExperimentNotFound,
@@ -133,6 +134,7 @@ def _row(record: RunRecord) -> dict[str, Any]:
         "T": _int(p.get("data.num_segments"), 0),
         "insertion": p.get("model.insert_after", ""),
         "seed": _int(p.get("train.seed"), 0),
+        "classes": "" if all_classes(p.get("data.classes", "")) else p["data.classes"],  # "": every class
     }
     row.update({f"param:{k}": v for k, v in p.items()})
     row.update({f"metric:{k}": v for k, v in record.metrics.items()})

@@ -17,6 +17,7 @@ from rlx.eval.families import FAMILIES, class_family, family_accuracy
 from rlx.eval.metrics import per_class_accuracy as recall_per_class
 from rlx.eval.scores import Scores, ScoresOf, score_matrix
 from rlx.eval.uncertainty import Comparison, accuracy_ci, compare_accuracy
+from rlx.report.coverage import Coverage
 from rlx.report.rows import Stat, arch_rank, mean_std, stream_rank
 from rlx.report.selection import CellResult
 from rlx.report.significance import Outcomes, outcomes_of
@@ -57,19 +58,19 @@ def per_class_accuracy(run_ids: list[str], scores: ScoresOf) -> ClassAccuracy | 
     return ClassAccuracy(names, np.nanmean(np.stack(accs), axis=0)) if accs else None
 
 
-def _place_order(place: tuple[str, int, str]) -> tuple:
-    dataset, split, stream = place
-    return dataset, split, stream_rank(stream)
+def _place_order(place: tuple[str, str, int, str]) -> tuple:
+    dataset, classes, split, stream = place
+    return dataset, classes, split, stream_rank(stream)
 
 
 def gain_pairs(cells: list[CellResult]) -> list[tuple[CellResult, CellResult]]:
-    """(A, B) cells of the same dataset / split / stream, for the first arch pair of GAIN_PAIRS present in each.
+    """(A, B) cells of the same dataset / classes / split / stream, for the first pair of GAIN_PAIRS present.
 
     Of several cells of one arch (other T or insertion points), the last is taken.
     """
-    by: dict[tuple[str, int, str], dict[str, CellResult]] = {}
+    by: dict[tuple[str, str, int, str], dict[str, CellResult]] = {}
     for c in cells:
-        by.setdefault((c.row.dataset, c.row.split, c.row.stream), {})[c.row.arch] = c
+        by.setdefault((c.row.dataset, c.row.classes, c.row.split, c.row.stream), {})[c.row.arch] = c
     out = []
     for key in sorted(by, key=_place_order):
         for a, b in GAIN_PAIRS:
@@ -163,6 +164,8 @@ class FamilyRow:
     seeds: int
     run_ids: tuple[str, ...]
     command: str | None
+    coverage: Coverage = Coverage()
+    classes: str = ""  # the class subset ("" for all classes)
 
 
 def family_rows(cells: list[CellResult], scores: ScoresOf) -> list[FamilyRow]:
@@ -172,6 +175,7 @@ def family_rows(cells: list[CellResult], scores: ScoresOf) -> list[FamilyRow]:
         cells,
         key=lambda c: (
             c.row.dataset,
+            c.row.classes,
             c.row.split,
             stream_rank(c.row.stream),
             arch_rank(c.row.arch),
@@ -198,6 +202,8 @@ def family_rows(cells: list[CellResult], scores: ScoresOf) -> list[FamilyRow]:
                 seeds=c.row.seeds,
                 run_ids=c.row.run_ids,
                 command=c.row.command,
+                coverage=c.row.coverage,
+                classes=c.row.classes,
             )
         )
     return rows

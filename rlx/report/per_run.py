@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 
 from rlx.eval.scores import ScoresOf
-from rlx.report.paper import PAPER_FUSION_WEIGHT_RGB
+from rlx.report.coverage import Coverage, run_coverage
+from rlx.report.paper import PAPER_FUSION_WEIGHT_RGB, why_no_paper
 from rlx.report.rows import TEST_METRICS, Metrics, Stat, metrics_from, shown_insertion, stream_rank
 from rlx.report.search import SearchedKey
 from rlx.report.selection import Selection, metric_values
@@ -25,7 +26,7 @@ MODEL_PARAMS = ("model.arch", "data.num_segments", "model.insert_after")  # colu
 
 @dataclass(frozen=True)
 class LeaderRow:
-    """One run, ranked within its dataset / split / stream by the selection metric."""
+    """One run, ranked within its dataset / class subset / split / stream by the selection metric."""
 
     dataset: str
     split: int
@@ -43,6 +44,8 @@ class LeaderRow:
     epochs: Any  # the param optim.epochs, as logged
     run_id: str
     command: str | None
+    classes: str = ""  # the class subset ("" for all classes)
+    coverage: Coverage = Coverage()
 
 
 def is_loss(metric: str) -> bool:
@@ -57,7 +60,7 @@ def _no_scores(run_id: str) -> None:
 def leaderboard_rows(
     runs: pd.DataFrame, searched: list[SearchedKey], sel: Selection, scores: ScoresOf = _no_scores
 ) -> list[LeaderRow]:
-    """Every run, best first within each dataset / split / stream (ties and NaN: by run id, NaN last).
+    """Every run, best first within each dataset / classes / split / stream (ties and NaN: by run id, NaN last).
 
     The test metrics carry their intervals where `scores` gives the run's stored scores.
     """
@@ -66,7 +69,7 @@ def leaderboard_rows(
     keys = [s.key for s in searched if s.key not in MODEL_PARAMS]
     scale = 1 if is_loss(sel.metric) else 100
     rows = []
-    for _, sub in frame.groupby(["dataset", "split", "stream"], sort=True):
+    for _, sub in frame.groupby(["dataset", "classes", "split", "stream"], sort=True):
         sub = sub.sort_values(["_sel", "run_id"], ascending=[False, True], na_position="last")
         for rank, (_, run) in enumerate(sub.iterrows(), start=1):
             rows.append(
@@ -90,9 +93,11 @@ def leaderboard_rows(
                     epochs=run.get("param:optim.epochs"),
                     run_id=run["run_id"],
                     command=run["command"] or None,
+                    classes=run["classes"],
+                    coverage=run_coverage(run),
                 )
             )
-    return sorted(rows, key=lambda r: (r.dataset, r.split, stream_rank(r.stream), r.rank))
+    return sorted(rows, key=lambda r: (r.dataset, r.classes, r.split, stream_rank(r.stream), r.rank))
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,8 @@ class FusionRow:
     run_id: str
     command: str | None
     test_interval: Stat = Stat()  # `test` with its 95 % interval from the fusion run's stored scores, where stored
+    classes: str = ""  # the class subset ("" for all classes)
+    coverage: Coverage = Coverage()
 
 
 def fusion_rows(fusions: pd.DataFrame, scores: ScoresOf = _no_scores) -> list[FusionRow]:
@@ -145,14 +152,20 @@ def fusion_rows(fusions: pd.DataFrame, scores: ScoresOf = _no_scores) -> list[Fu
                 ).by_name()[f"test/{name}"],
                 test_optimal_weight_rgb=run.get("metric:fusion/test_optimal_weight_rgb"),
                 test_at_test_optimal=100 * run.get(f"metric:test/{name}_at_test_optimal_weight", math.nan),
-                paper_weight_rgb=PAPER_FUSION_WEIGHT_RGB.get(run["dataset"]),
+                # The paper's weight only where its numbers apply (its dataset, all classes).
+                paper_weight_rgb=None
+                if why_no_paper(run["dataset"], run["classes"])
+                else PAPER_FUSION_WEIGHT_RGB.get(run["dataset"]),
                 rgb_run=run["rgb_run"],
                 flow_run=run["flow_run"],
                 run_id=run["run_id"],
                 command=run["command"] or None,
+                classes=run["classes"],
+                coverage=run_coverage(run),
             )
         )
     # Not by arch: fusion runs have always been listed in this order within a group.
     return sorted(
-        rows, key=lambda r: (r.dataset, r.split, r.group, r.T, shown_insertion(r.arch, r.insertion), r.run_id)
+        rows,
+        key=lambda r: (r.dataset, r.classes, r.split, r.group, r.T, shown_insertion(r.arch, r.insertion), r.run_id),
     )

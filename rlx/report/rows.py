@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rlx.report.coverage import Coverage
 from rlx.report.paper import NO_RLSTM, STREAMS, PaperValue
 
 ARCH_ORDER = ("tsn", "local", "nonlocal", "two_branch", "tsn+nonlocal", "tsn+two_branch")
@@ -95,6 +96,9 @@ class ResultRow:
     members: tuple[ResultRow, ...] = ()  # an ensemble: the rows of its two models (TSN first)
     paper: PaperValue | None = None  # the published number for this row, when the paper has one
     interval: str | None = None  # how the intervals were computed, or why there are none
+    classes: str = ""  # the logged `data.classes` of a class subset; "" for all classes
+    coverage: Coverage = Coverage()  # the test videos the metrics cover, of the test set's
+    paper_hidden: str | None = None  # why the paper's number is not shown (rlx.report.paper.why_no_paper)
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,9 @@ class SplitRow:
     command: str | None
     paper: PaperValue | None = None
     interval: str | None = None  # how the intervals were computed, or why there are none
+    classes: str = ""
+    coverage: Coverage = Coverage()  # summed over the splits' test sets
+    paper_hidden: str | None = None
 
 
 def arch_rank(arch: str) -> int:

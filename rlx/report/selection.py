@@ -1,7 +1,8 @@
 """Which runs form a row: the selection metric, the best configuration of a cell, means over seeds and splits.
 
-A cell is the runs of one dataset / split / stream / arch / T / insertion
-point. Its runs are grouped by configuration (every param but
+A cell is the runs of one dataset / class subset / split / stream / arch /
+T / insertion point (a class subset is another task: never mixed with the
+dataset's runs on all classes). Its runs are grouped by configuration (every param but
 `train.seed`); the configuration with the best mean validation metric (the
 search's metric and mode) is chosen — nuisance hyperparameters are
 optimised over, never averaged — and its runs (seeds) give mean ± std.
@@ -18,13 +19,15 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from rlx.report.paper import paper_value
+from rlx.report.coverage import over_splits, runs_coverage
+from rlx.report.paper import paper_value, why_no_paper
 from rlx.report.rows import TEST_METRICS, ResultRow, SplitRow, arch_rank, metrics_from, shown_insertion, stream_rank
 from rlx.report.search import SearchSpaceInfo
 
 DEFAULT_T, DEFAULT_INSERT = 8, "conv5_2"  # the paper's, where a table does not vary them
-CELL_KEYS = ["dataset", "split", "stream", "arch", "T", "insertion"]  # the columns of Experiment.runs a cell shares
-MODEL_KEYS = ["dataset", "split", "stream", "arch"]  # a model of a table: the cells a sweep varies T or insertion in
+# The columns of Experiment.runs a cell shares ("classes": "" for all classes, else the logged subset).
+CELL_KEYS = ["dataset", "classes", "split", "stream", "arch", "T", "insertion"]
+MODEL_KEYS = ["dataset", "classes", "split", "stream", "arch"]  # a model: the cells a sweep varies T or insertion in
 SPLIT_DATASETS = ("ucf101", "hmdb51", "charades")  # the datasets with official splits (the paper's Tables 6-8)
 
 
@@ -116,7 +119,7 @@ class CellResult:
 def cell_results(frame: pd.DataFrame, sel: Selection) -> list[CellResult]:
     """One result per cell (sorted by CELL_KEYS): the chosen configuration's mean ± std, trials, runs, command."""
     out = []
-    for (dataset, split, stream, arch, segments, insertion), cell in frame.groupby(CELL_KEYS, sort=True):
+    for (dataset, classes, split, stream, arch, segments, insertion), cell in frame.groupby(CELL_KEYS, sort=True):
         chosen = choose(cell, sel)
         weights = None
         if stream == "two-stream":
@@ -135,14 +138,22 @@ def cell_results(frame: pd.DataFrame, sel: Selection) -> list[CellResult]:
             run_ids=tuple(chosen["run_id"]),
             command=commands(chosen),
             rgb_weights=weights,
+            classes=classes,
+            coverage=runs_coverage(r for _, r in chosen.iterrows()),
         )
         out.append(CellResult(row, chosen))
     return out
 
 
 def with_paper(row: ResultRow, prefer: tuple[str, ...]) -> ResultRow:
-    """The row with the paper's number for it (mAP rows: the paper's mAP); `prefer`: the tables to quote first."""
-    metric = "top1" if math.isnan(row.metrics.mAP.mean) else "mAP"
+    """The row with the paper's number for it (mAP rows: the paper's mAP); `prefer`: the tables to quote first.
+
+    A row of another dataset or of a class subset gets none, and says why (`paper_hidden`).
+    """
+    hidden = why_no_paper(row.dataset, row.classes)
+    if hidden:
+        return replace(row, paper=None, paper_hidden=hidden)
+    metric = "accuracy" if math.isnan(row.metrics.mAP.mean) else "mAP"
     found = paper_value(row.dataset, row.split, row.stream, row.arch, row.T, row.insertion, metric, prefer)
     return replace(row, paper=found)
 
@@ -154,14 +165,17 @@ def split_rows(cells: list[CellResult]) -> list[SplitRow]:
     """
     grouped: dict[tuple, list[CellResult]] = {}
     for c in cells:
-        grouped.setdefault((c.row.dataset, c.row.stream, c.row.arch, c.row.T, c.row.insertion), []).append(c)
+        key = (c.row.dataset, c.row.classes, c.row.stream, c.row.arch, c.row.T, c.row.insertion)
+        grouped.setdefault(key, []).append(c)
     rows = []
-    for (dataset, stream, arch, segments, insertion), group in grouped.items():
+    for (dataset, classes, stream, arch, segments, insertion), group in grouped.items():
         by_split = sorted(group, key=lambda c: c.row.split)
         charades = dataset == "charades"
-        found = paper_value(
-            dataset, 1 if charades else None, stream, arch, segments, insertion, "mAP" if charades else "top1"
-        )
+        hidden = why_no_paper(dataset, classes)
+        found = None
+        if not hidden:
+            metric = "mAP" if charades else "accuracy"
+            found = paper_value(dataset, 1 if charades else None, stream, arch, segments, insertion, metric)
         rows.append(
             SplitRow(
                 dataset=dataset,
@@ -176,10 +190,20 @@ def split_rows(cells: list[CellResult]) -> list[SplitRow]:
                 run_ids=tuple(r for c in by_split for r in c.row.run_ids),
                 command=commands(pd.concat([c.chosen for c in group])),
                 paper=found,
+                classes=classes,
+                coverage=over_splits(c.row.coverage for c in by_split),
+                paper_hidden=hidden,
             )
         )
     # Rows of an arch without R-LSTM tie on the insertion point: it is not shown (kept in first-seen order).
     return sorted(
         rows,
-        key=lambda r: (r.dataset, stream_rank(r.stream), arch_rank(r.arch), r.T, shown_insertion(r.arch, r.insertion)),
+        key=lambda r: (
+            r.dataset,
+            r.classes,
+            stream_rank(r.stream),
+            arch_rank(r.arch),
+            r.T,
+            shown_insertion(r.arch, r.insertion),
+        ),
     )

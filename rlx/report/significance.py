@@ -164,9 +164,11 @@ def cells_with_intervals(cells: list[CellResult], scores: ScoresOf) -> list[Cell
 
 def split_outcomes(row: SplitRow, cells: list[CellResult], scores: ScoresOf) -> list[Outcomes | None]:
     """The outcomes of the cells a split row averages, in the order of its splits."""
-    key = (row.dataset, row.stream, row.arch, row.T, row.insertion)
+    key = (row.dataset, row.classes, row.stream, row.arch, row.T, row.insertion)
     by_split = {
-        c.row.split: c for c in cells if (c.row.dataset, c.row.stream, c.row.arch, c.row.T, c.row.insertion) == key
+        c.row.split: c
+        for c in cells
+        if (c.row.dataset, c.row.classes, c.row.stream, c.row.arch, c.row.T, c.row.insertion) == key
     }
     return [outcomes_of(by_split[s].row.run_ids, scores) for s in row.splits]
 

@@ -20,6 +20,7 @@ from rlx.report.boundary import boundary_rows, searched_keys
 from rlx.report.comparisons import comparison_rows
 from rlx.report.ensembles import ensemble_rows
 from rlx.report.format import (
+    PAPER_CAPTION,
     Table,
     boundary_record,
     comparison_record,
@@ -28,6 +29,7 @@ from rlx.report.format import (
     gain_records,
     leader_record,
     make_table,
+    paper_hidden_note,
     result_record,
     split_record,
 )
@@ -66,7 +68,7 @@ def experiment_selection(exp: Experiment) -> Selection:
 
 
 def _model_order(row: ResultRow) -> tuple:
-    return row.dataset, row.split, stream_rank(row.stream), arch_rank(row.arch)
+    return row.dataset, row.classes, row.split, stream_rank(row.stream), arch_rank(row.arch)
 
 
 def arch_table(exp: Experiment) -> tuple[Table, list[CellResult]]:
@@ -79,11 +81,11 @@ def arch_table(exp: Experiment) -> tuple[Table, list[CellResult]]:
         f"Tables 2 and 4 of the paper: architecture × stream, at T = {DEFAULT_T} and the R-LSTM after "
         f"{DEFAULT_INSERT} where the experiment has them. Two-stream rows are fusion runs: the RGB weight was "
         "chosen on the validation hold-out. TSN + R-LSTM / TSN + two-branch: the equal-weight average of the "
-        "two models' stored test logits (paired by seed). "
-        + INTERVALS
-        + " `paper inside our 95 % CI`: whether the published value lies in our interval of the same metric."
+        "two models' stored test logits (paired by seed). " + INTERVALS + " " + PAPER_CAPTION
     )
-    records = [result_record(with_paper(r, ("Table 2", "Table 4"))) for r in rows]
+    rows = [with_paper(r, ("Table 2", "Table 4")) for r in rows]
+    caption += paper_hidden_note(rows)
+    records = [result_record(r) for r in rows]
     return make_table("architectures", "Architectures × streams (Tables 2 and 4)", caption, records), cells
 
 
@@ -97,21 +99,24 @@ def sweep_table(exp: Experiment, key: Literal["T", "insertion"]) -> tuple[Table,
         return None
     cells = cells_with_intervals(cell_results(pd.concat(varied), experiment_selection(exp)), exp.scores)
     if key == "T":
-        rows = sorted((c.row for c in cells), key=lambda r: (*_model_order(r), r.T))
-        records = [result_record(with_paper(r, ("Table 3",))) for r in rows]
+        ordered = sorted((c.row for c in cells), key=lambda r: (*_model_order(r), r.T))
+        rows = [with_paper(r, ("Table 3",)) for r in ordered]
         return make_table(
             "segments",
             "Number of segments T (Table 3)",
-            f"Test accuracy against T, the R-LSTM after {DEFAULT_INSERT} where present. " + INTERVALS,
-            records,
+            f"Test accuracy against T, the R-LSTM after {DEFAULT_INSERT} where present. {INTERVALS} {PAPER_CAPTION}"
+            + paper_hidden_note(rows),
+            [result_record(r) for r in rows],
         ), rows
-    rows = sorted((c.row for c in cells), key=lambda r: (*_model_order(r), r.insertion))
-    records = [result_record(with_paper(r, ("Table 5",))) for r in rows]
+    ordered = sorted((c.row for c in cells), key=lambda r: (*_model_order(r), r.insertion))
+    rows = [with_paper(r, ("Table 5",)) for r in ordered]
     return make_table(
         "insertion",
         "R-LSTM insertion point (Table 5)",
-        f"Test accuracy against where the R-LSTM is inserted, at T = {DEFAULT_T} where present. " + INTERVALS,
-        records,
+        f"Test accuracy against where the R-LSTM is inserted, at T = {DEFAULT_T} where present. {INTERVALS} "
+        + PAPER_CAPTION
+        + paper_hidden_note(rows),
+        [result_record(r) for r in rows],
     ), rows
 
 
@@ -128,8 +133,13 @@ def splits_table(exp: Experiment) -> Table | None:
         "in `comparable`. Charades has one split (its validation set); its metric is mAP. [low, high]: the "
         "95 % percentile bootstrap interval of the mean over splits, each split's test videos resampled on "
         f"their own ({RESAMPLES} resamples, seed {SEED} + the split's position); the std over splits is not "
-        "part of it."
+        "part of it. " + PAPER_CAPTION + paper_hidden_note(rows)
     )
+    if any(r.paper is not None and r.paper.not_this_model for r in rows):
+        caption += (
+            " Table 7's TSN is the TSN paper's number (BN-Inception, 3 segments), not a ResNet-101-v2 TSN like "
+            "ours: its `paper source` says so."
+        )
     return make_table("splits", "Mean over splits (Tables 6-8)", caption, [split_record(r) for r in rows])
 
 

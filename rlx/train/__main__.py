@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Imported after argument parsing: torch, pandas and the data stack cost seconds, `--help` none of them.
     from rlx.tracking import default_tracking_uri  # noqa: PLC0415  (mlflow: ~1.7 s)
+    from rlx.train.accounting import IncompleteTestSet, read_status, summary_lines  # noqa: PLC0415
+    from rlx.train.init_from import InitFromError  # noqa: PLC0415  (torch: ~2 s)
+    from rlx.train.init_source import resolve_init_from  # noqa: PLC0415
     from rlx.train.prepare import DatasetNotFound, prepare_dataset  # noqa: PLC0415
 
     try:
@@ -61,9 +64,12 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(
                 f"run {name} already exists in {storage}: pass --resume to continue it, or --name for a new run"
             )
+        cfg = resolve_init_from(cfg, default_tracking_uri())  # an MLflow run id -> its checkpoint folder
         print(f"preparing data: {cfg.data.dataset} split {cfg.data.split} ({cfg.data.modality})", flush=True)
         dataset_dir = prepare_dataset(cfg.data)
-    except (ConfigError, DatasetNotFound) as err:
+        for line in summary_lines(read_status(dataset_dir), dataset_dir):  # what the run leaves out, every run
+            print(f"  {line}", flush=True)
+    except (ConfigError, DatasetNotFound, IncompleteTestSet, InitFromError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 
@@ -89,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     seconds = time.perf_counter() - start
     shown = {k: v for k, v in final.items() if k.startswith(("test/", "val/top1", "val/mAP"))}
-    print(f"run {name} finished in {seconds:.0f} s: " + ", ".join(f"{k}={v:.3f}" for k, v in sorted(shown.items())))
+    print(f"run {name} finished in {seconds:.0f} s: " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(shown.items())))
     print(f"checkpoints: {ctx.checkpoint_root}")
     if not args.no_mlflow:
         print(

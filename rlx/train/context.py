@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,12 @@ class RunContext:
     parent_run_id: str = ""  # MLflow parent (the search run) for Tune trials
     group: str = ""  # the search group (axes point) of a Tune trial, e.g. "data.modality=rgb"
     command: str = ""  # the command line that reproduces this run (reports show it)
+    kind: str = ""  # MLflow tag rlx.kind: "" = "trial" under a search run, else "run"; "refit" (rlx.tune.refit)
+    tags: dict[str, str] = field(default_factory=dict)  # more MLflow tags (e.g. which trial a refit repeats)
+
+    @property
+    def run_kind(self) -> str:
+        return self.kind or ("trial" if self.parent_run_id else "run")
 
     @property
     def run_folder(self) -> Path:

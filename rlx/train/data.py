@@ -16,7 +16,16 @@ import pandas as pd
 
 from rlx.config import RunConfig
 from rlx.data import splits
-from rlx.data.pipeline import Mode, PipelineSpec, build_dataset, epoch_rows, index_rows, iter_local, rebatch
+from rlx.data.pipeline import (
+    Mode,
+    PipelineSpec,
+    action_rows,
+    build_dataset,
+    epoch_rows,
+    index_rows,
+    iter_local,
+    rebatch,
+)
 from rlx.data.transforms import NORM_STATS
 from rlx.train.loop import Batch, Normalizer
 from rlx.train.prepare import DataSource
@@ -44,6 +53,9 @@ Stream = Callable[[PipelineSpec, list[dict], int, int], Iterable[Batch]]
 class TrialData:
     """Worker side: the prepared index, the class list and per-epoch batch streams (a `fit` BatchSource).
 
+    Training samples are the train videos, or for a Charades-format index
+    its annotated actions (`train_rows`, `data.charades_train`); test batches
+    hold about `eval.view_budget` views (`test_batch_size`).
     Every rank takes a disjoint shard of each subset (`epoch_rows`); training
     rows are reshuffled per epoch and each video draws its segments and
     crops from (seed, epoch, video), so a resumed epoch sees exactly the
@@ -93,24 +105,41 @@ class TrialData:
     def batch_size(self, world: int) -> int:
         return max(1, self.cfg.optim.batch_size // world)
 
-    def _stream(self, mode: Mode, subsets: tuple[str, ...], epoch: int, rank: int, world: int, shuffle: bool):
-        all_rows = [row for name in subsets for row in self.rows(name)]
+    def test_batch_size(self) -> int:
+        """Videos per test batch: as many as `eval.view_budget` views hold, at least one.
+
+        A batch is decoded frames in host memory: Charades' 10 clips × 4 groups ×
+        5 crops are 200 views (~240 MB at T = 8, 224²) per video, so a training-size
+        batch of 24 would be ~6 GB, and Ray Data prefetches two. The forward passes
+        are `view_budget` views either way (`rlx.train.loop.predict`).
+        """
+        return max(1, self.cfg.eval.view_budget // self.spec("test").num_views)
+
+    def train_rows(self) -> list[dict]:
+        """One epoch's training samples: the videos, or Charades' annotated actions (`data.charades_train`)."""
+        rows = self.rows("train")
+        if "segments" in self.index.columns:  # a Charades-format index: the paper trains on the actions
+            return action_rows(rows, self.cfg.data.charades_train)
+        return rows
+
+    def _stream(self, mode: Mode, all_rows: list[dict], epoch: int, rank: int, world: int, shuffle: bool):
         rows = epoch_rows(all_rows, epoch, self.cfg.train.seed, rank, world, shuffle=shuffle)
         if not rows:
             return iter(())
-        return self.stream(self.spec(mode), rows, epoch, self.batch_size(world))
+        batch_size = self.test_batch_size() if mode == "test" else self.batch_size(world)
+        return self.stream(self.spec(mode), rows, epoch, batch_size)
 
     def train_batches(self, epoch: int, rank: int, world: int) -> Iterable[Batch]:
-        return self._stream("train", ("train",), epoch, rank, world, shuffle=True)
+        return self._stream("train", self.train_rows(), epoch, rank, world, shuffle=True)
 
     def val_batches(self, rank: int, world: int) -> Iterable[Batch]:
         """The validation hold-out, one centre view (fast, every epoch)."""
-        return self._stream("val", ("val",), 0, rank, world, shuffle=False)
+        return self._stream("val", self.rows("val"), 0, rank, world, shuffle=False)
 
     def test_batches(self, rank: int, world: int) -> Iterable[Batch]:
-        return self._stream("test", ("test",), 0, rank, world, shuffle=False)
+        return self._stream("test", self.rows("test"), 0, rank, world, shuffle=False)
 
     def final_batches(self, rank: int, world: int) -> Iterable[Batch]:
         """Test and the validation hold-out under the test protocol in one pass: one dataset run, not two
         (each costs a Ray Data start-up, a fixed second or two per trial)."""
-        return self._stream("test", ("test", "val"), 0, rank, world, shuffle=False)
+        return self._stream("test", self.rows("test") + self.rows("val"), 0, rank, world, shuffle=False)

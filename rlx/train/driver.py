@@ -10,6 +10,7 @@ already absolute.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import asdict
 from typing import Any
 
@@ -50,6 +51,10 @@ def build_trainer(cfg: RunConfig, ctx: RunContext, callbacks: list[Any] | None =
 
 def run_training(cfg: RunConfig, ctx: RunContext, callbacks: list[Any] | None = None) -> ray.train.Result:
     """Run (or resume, if `ctx.name` already has checkpoints in `ctx.storage`) one training run."""
+    # Ray Train's PreemptionWatcher only logs node drains (rlx restarts from checkpoints on any failure); Ray
+    # creates it with max_restarts=-1 and actor-handle arguments, which core_worker.cc logs as an error line on
+    # every run. Off unless the user sets it; V2 propagates RAY_TRAIN_* variables from here to its controller.
+    os.environ.setdefault("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")
     trainer = build_trainer(cfg, ctx, callbacks)
     prepare_store(ctx.experiment, ctx.tracking_uri)  # here, not in the workers: see prepare_store
     log.info(

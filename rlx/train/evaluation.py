@@ -4,10 +4,14 @@ The final evaluation runs the paper's protocol (`eval.*` views, logits
 averaged; Charades: max over clips) over the test split and the validation
 hold-out in one pass, computes the test metrics, and leaves the per-video
 scores (and a confusion matrix) with the tracker for fusion and reports.
+`test/videos` says how many test videos the test metrics cover: the test
+split less the videos the probe left out (`data/excluded/test`, logged when
+the run starts) and those that failed to decode now (`data/test_skipped`).
 """
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +23,9 @@ from rlx.eval.plots import confusion_matrix_png
 from rlx.eval.scores import write_scores
 from rlx.train.interfaces import BatchSource, Tracker
 from rlx.train.loop import Predictions, StepOptions, gather_predictions, predict, subset_predictions
+
+log = logging.getLogger(__name__)
+SHOWN = 3  # video ids named in a warning
 
 
 def single_label_metrics(pred: Predictions, prefix: str) -> dict[str, float]:
@@ -56,13 +63,29 @@ def final_evaluation(
     on_batch: Callable[[int], None] | None = None,
 ) -> dict[str, float]:
     """The paper's protocol on test and on the validation hold-out; scores to the tracker."""
-    reduce = "max" if cfg.data.multilabel else "mean"
+    # Charades: each clip's groups × crops averaged, then the max over clips (PAPER.md §5), in logit space.
+    reduce, clips = ("max", cfg.eval.num_clips) if cfg.data.multilabel else ("mean", None)
     batches = data.final_batches(rank, world)
-    both = gather_predictions(predict(model, batches, data.normalizer, opts, cfg.eval.view_budget, reduce, on_batch))
+    pred = predict(model, batches, data.normalizer, opts, cfg.eval.view_budget, reduce, on_batch, clips=clips)
+    both = gather_predictions(pred)
     test_rows, val_rows = data.rows("test"), data.rows("val")
     test = subset_predictions(both, {r["video_id"] for r in test_rows}, len(test_rows), cfg.data.multilabel)
     val = subset_predictions(both, {r["video_id"] for r in val_rows}, len(val_rows), cfg.data.multilabel)
-    metrics = {**evaluation_metrics(test, "test", cfg.data.multilabel), "data/test_skipped": test.skipped}
+    metrics = {
+        **evaluation_metrics(test, "test", cfg.data.multilabel),
+        "test/videos": len(test.video_ids),
+        "data/test_skipped": test.skipped,
+    }
+    if test.skipped and rank == 0:
+        lost = sorted({str(r["video_id"]) for r in test_rows} - set(test.video_ids))
+        log.warning(
+            "test metrics cover %d of %d test videos: %d failed to decode (%s%s)",
+            len(test.video_ids),
+            len(test_rows),
+            test.skipped,
+            ", ".join(lost[:SHOWN]),
+            f" and {len(lost) - SHOWN} more" if len(lost) > SHOWN else "",
+        )
     if tracker is not None:
         tracker.log_metrics(metrics, step=cfg.optim.epochs)
         log_scores(tracker, data.class_names, test, val, cfg.data.multilabel)

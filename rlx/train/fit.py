@@ -37,8 +37,11 @@ from torch import nn
 
 from rlx.config import OptimConfig, RunConfig
 from rlx.models import build_model
+from rlx.models.backbones import sync_batch_statistics
 from rlx.train.checkpoint import restore, save_state
+from rlx.train.diagnostics import AttentionMonitor
 from rlx.train.evaluation import evaluation_metrics, final_evaluation
+from rlx.train.init_from import init_and_record
 from rlx.train.interfaces import BatchSource, CheckpointStore, Tracker
 from rlx.train.loop import StepOptions, gather_predictions, predict, train_one_epoch
 from rlx.train.progress import Heartbeat, epoch_line, write_line
@@ -93,13 +96,18 @@ def fit(
     )
     seed_everything(cfg.train.seed, 0, 0)  # identical initial weights on every rank
     model = build_model(cfg.model, data.num_classes, cfg.data.in_channels)
+    state = store.latest()  # a resumed run continues from its own checkpoint, not from model.init_from
+    if state is None and cfg.model.init_from:
+        init_and_record(model, cfg.model, store.folder, tracker, rank)
     if cfg.train.channels_last and replica.device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
+    if cfg.train.sync_bn and world > 1:
+        sync_batch_norms(model, replica.device)
+    monitor = AttentionMonitor.attach(model) if tracker is not None else None  # before DDP wraps it
     model = replica.wrap_model(model)
     optimizer, scheduler = make_optimizer(model, cfg.optim)
 
     start_epoch, metrics = 0, {}
-    state = store.latest()
     if state is not None:
         restore(state, model, optimizer, scheduler)
         start_epoch, metrics = state.epochs_done, dict(state.metrics or {})
@@ -127,7 +135,7 @@ def fit(
             "time/epoch_s": stats.seconds,
         }
         if tracker is not None:
-            tracker.log_metrics(metrics, step=epoch)
+            tracker.log_metrics({**metrics, **(monitor.metrics() if monitor else {})}, step=epoch)
         if rank == 0:
             write_line(epoch_line(name, metrics, epochs, epoch - start_epoch, time.perf_counter() - started))
         if epoch == epochs:
@@ -147,6 +155,18 @@ def fit(
         tracker.set_tags({"rlx.checkpoint": store.location(epochs)})
         tracker.finish("FINISHED")
     return metrics
+
+
+def sync_batch_norms(model: nn.Module, device: torch.device) -> None:
+    """`train.sync_bn` with several workers: the BNs that use batch statistics become SyncBatchNorm.
+
+    Only on GPUs: PyTorch's SyncBatchNorm has no CPU (gloo) kernel, so CPU
+    workers keep per-worker batch statistics, and say so.
+    """
+    if device.type != "cuda":
+        log.warning("train.sync_bn: no SyncBatchNorm on %s workers; batch statistics stay per worker", device.type)
+        return
+    log.info("train.sync_bn: %d BatchNorm layers synchronised across workers", sync_batch_statistics(model))
 
 
 def heartbeat(rank: int, label: str, total: int) -> Callable[..., None] | None:

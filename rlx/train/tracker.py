@@ -5,7 +5,9 @@ first epoch trains.
 
 The prepared dataset is the run's MLflow dataset input: named by dataset,
 split and modality, its digest that of the prepared index file, its profile
-the subset sizes and the classes.
+the subset sizes and the classes. What it leaves out (missing, corrupt, too
+short videos) is logged with every run: the metrics `data/excluded/train`,
+`data/excluded/val`, `data/excluded/test` and the artifact `data/excluded.csv`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import yaml
 
 from rlx.config import DataConfig, RunConfig
 from rlx.tracking import RunTracker, open_run
+from rlx.train import accounting
 from rlx.train.context import RunContext
 
 
@@ -39,7 +42,7 @@ def open_run_tracker(cfg: RunConfig, ctx: RunContext, runner: Literal["ray", "lo
         ctx.name,
         parent_run_id=ctx.parent_run_id or None,
         tracking_uri=ctx.tracking_uri,
-        tags={"rlx.kind": "trial" if ctx.parent_run_id else "run", "rlx.dataset": cfg.data.dataset},
+        tags={"rlx.kind": ctx.run_kind, "rlx.dataset": cfg.data.dataset},
     )
     flat = cfg.to_flat()
     tracker.log_params(flat)
@@ -53,12 +56,23 @@ def open_run_tracker(cfg: RunConfig, ctx: RunContext, runner: Literal["ray", "lo
             "rlx.storage": str(Path(ctx.storage) / ctx.name),
             **({"rlx.group": ctx.group} if ctx.parent_run_id else {}),
             **({"rlx.command": ctx.command} if ctx.command else {}),
+            **ctx.tags,
         }
     )
     tracker.log_text(yaml.safe_dump(flat, sort_keys=True), "config/resolved.yaml")
     dataset = describe_prepared(Path(ctx.dataset_dir), cfg.data)
     tracker.log_dataset(dataset.name, dataset.digest, dataset.source, dataset.profile, dataset.columns)
+    log_excluded(tracker, Path(ctx.dataset_dir))
+    class_map = Path(ctx.dataset_dir) / "class_map.json"
+    if class_map.is_file():  # new class id -> source id and name (a data.classes subset renumbers them)
+        tracker.log_text(class_map.read_text(), "data/class_map.json")
     return tracker
+
+
+def log_excluded(tracker: RunTracker, folder: Path) -> None:
+    """What the prepared dataset leaves out: metrics `data/excluded/{train,val,test}`, artifact `data/excluded.csv`."""
+    tracker.log_metrics(accounting.excluded_metrics(accounting.read_excluded(folder)), step=0)
+    tracker.log_artifact(folder / accounting.EXCLUDED_CSV, "data")
 
 
 # MLflow's column types of the index's Arrow types; any other shows as Arrow names it.

@@ -82,7 +82,13 @@ def keep_best_checkpoint(
     limit: int = CHECKPOINT_LOG_LIMIT_BYTES,
 ) -> KeptCheckpoint | None:
     """`keep_checkpoint` for the best trial of one group of a search; None when no trial finished."""
-    wanted = {"rlx.kind": "trial", **({"rlx.group": group_key} if group_key else {})}  # a space without axes: one group
-    trials = child_runs(experiment, parent_run_id, tag_filter=wanted, tracking_uri=tracking_uri)
-    best = best_trial(trials, metric, mode)
+    best = best_trial_of_group(experiment, parent_run_id, group_key, metric, mode, tracking_uri)
     return keep_checkpoint(best, tracking_uri, limit) if best is not None else None
+
+
+def best_trial_of_group(
+    experiment: str, parent_run_id: str, group_key: str, metric: str, mode: str, tracking_uri: str
+) -> RunRecord | None:
+    """`best_trial` among the trials of one group of a search (the trial a refit repeats)."""
+    wanted = {"rlx.kind": "trial", **({"rlx.group": group_key} if group_key else {})}  # a space without axes: one group
+    return best_trial(child_runs(experiment, parent_run_id, tag_filter=wanted, tracking_uri=tracking_uri), metric, mode)

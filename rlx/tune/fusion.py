@@ -31,8 +31,18 @@ from rlx.tune.space import Group, SearchSpace
 log = logging.getLogger(__name__)
 
 # Keys a stream may set on its own (PAPER.md §6: each stream has its frames, input length, dropout and
-# schedule); every other key must be equal for two groups or two trials to be fused.
-STREAM_KEYS = ("data.modality", "data.new_length", "data.videos", "data.index", "model.pretrained", "model.dropout")
+# schedule; §5.2: the temporal stream starts from the spatial one); every other key must be equal for two
+# groups or two trials to be fused.
+STREAM_KEYS = (
+    "data.modality",
+    "data.new_length",
+    "data.videos",
+    "data.index",
+    "model.pretrained",
+    "model.dropout",
+    "model.init_from",
+    "model.init_strict",
+)
 STREAM_PREFIXES = ("optim.",)
 
 
@@ -53,13 +63,7 @@ class StreamPair:
 
 def _stream_axis(group: Group) -> str | None:
     """The axis (plain `data.modality` or a bundle setting it) whose value picks the stream."""
-    for key, _ in group.point:
-        if key == "data.modality":
-            return key
-    for key, _ in group.point:  # a bundle axis: its label is not the modality, its keys are
-        if key not in group.flat:
-            return key
-    return None
+    return next((axis for axis, keys in group.axis_settings.items() if "data.modality" in keys), None)
 
 
 def stream_pairs(space: SearchSpace) -> list[StreamPair]:
@@ -198,6 +202,14 @@ def fuse_pair(job: FusionJob, ctx: FusionContext) -> dict[str, float]:
             f"test/{name}_at_test_optimal_weight": result.test_metric_at_test_optimal,
         }
         rgb = run_record(job.rgb_run, tracking_uri=ctx.tracking_uri)
+        flow = run_record(job.flow_run, tracking_uri=ctx.tracking_uri)
+        # The fused test covers the videos both streams scored (align checks they are the same), so what each
+        # stream's data left out is the pair's: the larger count, should the two runs' counts differ.
+        metrics["test/videos"] = len(aligned["test"][0].labels)
+        for excluded in ("data/excluded/train", "data/excluded/val", "data/excluded/test"):
+            counts = [r.metrics[excluded] for r in (rgb, flow) if excluded in r.metrics]
+            if counts:
+                metrics[excluded] = max(counts)
         tracker = open_run(
             ctx.experiment,
             key,

@@ -15,8 +15,10 @@ you have them; the plan says which numbers it used.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from rlx.config import Arch, Backbone, Dataset, RunConfig
+from rlx.data import splits
 from rlx.data.synthetic import CLASSES, split_counts
 from rlx.tune.placement import ClusterSpec, place_groups
 from rlx.tune.space import Group, SearchSpace
@@ -57,6 +59,12 @@ def _videos(cfg: RunConfig) -> tuple[int, int]:
     if cfg.data.dataset == "synthetic":
         train, test = split_counts(cfg.data.synthetic_videos_per_class)
         return train * len(CLASSES), test * len(CLASSES)
+    if cfg.data.dataset == "custom":  # no table: count the index's videos (of the data.classes subset)
+        if not cfg.data.index:
+            raise ValueError("data.index is empty: data.dataset=custom trains on an index from `rlx.data index`")
+        index = splits.read_index(Path(cfg.data.index).expanduser())
+        index = splits.select_classes(index, cfg.data.classes) if cfg.data.classes else index
+        return int((index["split"] == "train").sum()), int((index["split"] == "test").sum())
     return DATASET_VIDEOS[cfg.data.dataset]
 
 
@@ -121,4 +129,10 @@ def describe(space: SearchSpace, cluster: ClusterSpec | None = None) -> str:
         lines.append(f"GPU-hours: upper bound (every trial to the last epoch), {plans[0].cost_basis}")
     if space.fusion_step:
         lines.append(f"fusion: RGB/flow weight searched on validation scores, step {space.fusion_step}")
+    if space.refit:
+        lines.append(
+            f"refit: then each group's selected trial trains again on the whole training split "
+            f"({len(space.groups())} more runs, about the GPU-hours of one trial per group again); "
+            "the two streams' refits are fused with the weight chosen on validation"
+        )
     return "\n".join(lines)

@@ -12,6 +12,7 @@ another, its MLflow parent run, the fusion stage) is `rlx.tune.search`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -24,11 +25,13 @@ from ray import tune
 from ray.tune.integration.ray_train import TuneReportCallback
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
-from rlx.config import RunConfig
+from rlx.config import RunConfig, init_from_group
 from rlx.train.context import RunContext
 from rlx.train.driver import run_training
+from rlx.train.init_source import resolve_init_from
 from rlx.train.prepare import prepare_dataset
-from rlx.tune.space import Group, Sampler, SearchSpace
+from rlx.tune.init_group import source_trial
+from rlx.tune.space import Group, Sampler, SearchSpace, referenced_group
 
 log = logging.getLogger(__name__)
 DRIVER_RESOURCE = "train_driver"  # a custom resource the cluster YAMLs give the head node (clusters/)
@@ -58,11 +61,36 @@ class TrialBase:
     parent_run_id: str
     group_key: str = ""
     command: str = ""
+    # what model.init_from: group:<key> needs to find a trial's source (rlx.tune.init_group)
+    searched: tuple[str, ...] = ()
+    metric: str = "val/top1"
+    mode: str = "max"
+    kind: str = "trial"  # "refit": the second stage of rlx.tune.refit
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)  # more MLflow tags of the trial's run
 
 
 def trial_driver(config: dict[str, Any], base: TrialBase) -> None:
     """The Tune trainable: one TorchTrainer run for this trial's config."""
     cfg = RunConfig.from_flat(config)
+    reference = init_from_group(cfg.model.init_from)
+    tags = dict(base.tags)
+    if reference is None:
+        cfg = resolve_init_from(cfg, base.tracking_uri)  # a run id -> its checkpoint
+    else:  # the trial of an earlier group with the same searched values (or its best), see rlx.tune.init_group
+        source_group = referenced_group(base.group_key, reference)
+        source = source_trial(
+            base.space_name,
+            base.parent_run_id,
+            source_group,
+            config,
+            base.searched,
+            base.metric,
+            base.mode,
+            base.tracking_uri,
+            kind=base.kind,
+        )
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, init_from=source.checkpoint))
+        tags["rlx.init_from_trial"] = source.note(source_group)
     trial_id = tune.get_context().get_trial_id()
     ctx = RunContext(
         name=f"{base.space_name}-{base.group_slug}-{trial_id}",
@@ -74,6 +102,8 @@ def trial_driver(config: dict[str, Any], base: TrialBase) -> None:
         parent_run_id=base.parent_run_id,
         group=base.group_key,
         command=base.command,
+        kind=base.kind,
+        tags=tags,
     )
     run_training(cfg, ctx, callbacks=[TuneReportCallback()])
 

@@ -28,12 +28,14 @@ import ray
 from rlx.report.links import server_url
 from rlx.report.publish import log_report, write_report
 from rlx.tracking import default_tracking_uri, find_run, open_run
+from rlx.train.accounting import IncompleteTestSet, read_status, summary_lines
 from rlx.train.context import default_storage
-from rlx.train.prepare import prepare_dataset
-from rlx.tune.best import keep_best_checkpoint
+from rlx.train.prepare import DatasetNotFound, prepare_dataset
+from rlx.tune.best import best_trial_of_group, keep_best_checkpoint
 from rlx.tune.fusion import FusionContext, run_fusion
 from rlx.tune.placement import load_cluster, place_groups
 from rlx.tune.provenance import search_tags
+from rlx.tune.refit import fuse_refits, run_refit
 from rlx.tune.run import TrialBase, max_concurrent_trials, run_group, summarize
 from rlx.tune.space import SearchSpace
 
@@ -60,6 +62,11 @@ def run_search(space: SearchSpace, plan: str, options: SearchOptions) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    try:  # before Ray and any trial: a missing path or an incomplete test set stops the search here
+        datasets = prepare_groups(space)
+    except (DatasetNotFound, IncompleteTestSet) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     concurrency = _start_ray(space, options)
 
     parent = open_run(
@@ -76,27 +83,79 @@ def run_search(space: SearchSpace, plan: str, options: SearchOptions) -> int:
     )
     parent.set_tags({"rlx.command": command, **search_tags(space.description, Path.cwd())})
     start = time.perf_counter()
-    summaries = []
+    summaries, bases = [], {}
     for group in space.groups():
         print(f"\n=== group {group.key or 'all'}: {space.trials_per_group()} trial(s) ===", flush=True)
-        dataset_dir = prepare_dataset(space.sample_config(group).data)
+        dataset_dir = datasets[group.key]
         base = TrialBase(
-            space.name, group.slug, storage, uri, str(dataset_dir), parent.run_id, group_key=group.key, command=command
+            space.name,
+            group.slug,
+            storage,
+            uri,
+            str(dataset_dir),
+            parent.run_id,
+            group_key=group.key,
+            command=command,
+            searched=tuple(space.search),
+            metric=space.metric,
+            mode=space.mode,
         )
+        bases[group.key] = base
         results = run_group(space, group, base, options.resume, concurrency)
         summaries.append(summarize(space, group, results))
         _keep_best_checkpoint(space, group.key, parent.run_id, uri)
-    fused = []
+    fused, refits, fused_refits = [], [], []
+    fusion = FusionContext(space.name, parent.run_id, uri, space.fusion_step or 0.0, command)
     if space.fusion_step:
-        fused = run_fusion(space, FusionContext(space.name, parent.run_id, uri, space.fusion_step, command), storage)
+        fused = run_fusion(space, fusion, storage)
+    if space.refit:
+        refits = _refit_groups(space, bases, parent.run_id, uri, options.resume)
+        fused_refits = fuse_refits(space, fused, fusion) if fused else []
     seconds = time.perf_counter() - start
-    parent.log_text(json.dumps({"groups": summaries, "fusion": fused}, indent=1, default=str), "summary.json")
+    summary = {"groups": summaries, "fusion": fused, "refit": refits, "fusion_refit": fused_refits}
+    parent.log_text(json.dumps(summary, indent=1, default=str), "summary.json")
     parent.log_metrics({"search/seconds": seconds, "search/trials": sum(s["trials"] for s in summaries)}, step=0)
     errors = sum(s["errors"] for s in summaries) + sum(1 for f in fused if f["error"])
+    errors += sum(1 for r in refits if r["error"])
     parent.finish("FINISHED" if not errors else "FAILED")
     _print_results(space, summaries, fused, seconds, uri)
+    for r in refits + fused_refits:
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in r.items() if k.startswith("test/") and v is not None)
+        print(f"  refit {r['group']}{' (two-stream)' if 'rgb_run' in r else ''}: {r.get('error') or shown}")
     publish_report(space.name, parent.run_id, uri)
     return 0 if not errors else 1
+
+
+def prepare_groups(space: SearchSpace) -> dict[str, Path]:
+    """Every group's prepared dataset by group key; what each distinct dataset leaves out printed once."""
+    prepared: dict[str, Path] = {}
+    for group in space.groups():
+        try:
+            folder = prepare_dataset(space.sample_config(group).data)
+        except (DatasetNotFound, IncompleteTestSet) as err:
+            raise type(err)(f"group {group.key or 'all'}: {err}") from err
+        if folder not in prepared.values():
+            print(f"data of group {group.key or 'all'} ({folder.name}):", flush=True)
+            for line in summary_lines(read_status(folder), folder):
+                print(f"  {line}", flush=True)
+        prepared[group.key] = folder
+    return prepared
+
+
+def _refit_groups(
+    space: SearchSpace, bases: dict[str, TrialBase], parent_run_id: str, uri: str, resume: bool
+) -> list[dict[str, Any]]:
+    """Stage 2 of `refit: true` (rlx.tune.refit): every group's selected trial trained on the whole split."""
+    out = []
+    for group in space.groups():
+        trial = best_trial_of_group(space.name, parent_run_id, group.key, space.metric, space.mode, uri)
+        if trial is None:
+            print(f"refit {group.key or 'all'}: skipped, no finished trial to refit", flush=True)
+            out.append({"group": group.key or "all", "refit_of": None, "error": "no finished trial"})
+            continue
+        print(f"\n=== refit {group.key or 'all'}: trial {trial.run_id} on the whole training split ===", flush=True)
+        out.append(run_refit(space, group, trial, bases[group.key], resume))
+    return out
 
 
 def _keep_best_checkpoint(space: SearchSpace, group_key: str, parent_run_id: str, uri: str) -> None:
@@ -202,6 +261,7 @@ def space_digest(space: SearchSpace) -> str:
         "mode": space.mode,
         "resources": space.resources,
         "fusion": space.fusion_step,
+        **({"refit": True} if space.refit else {}),  # absent when off: older searches keep their fingerprint
     }
     return hashlib.sha1(json.dumps(what, sort_keys=True, default=repr).encode()).hexdigest()[:16]
 

@@ -15,7 +15,7 @@ import yaml
 
 from rlx.data.__main__ import main as data_main
 from rlx.eval.scores import read_scores, score_matrix
-from rlx.tracking import child_runs, download_artifact, find_run
+from rlx.tracking import child_runs, download_artifact, find_run, list_artifacts
 from rlx.tune.__main__ import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -144,7 +144,8 @@ def _finished_children(tmp_path) -> int:
 
 
 def test_two_stream_search_fuses_rgb_and_flow_trials_on_validation(tmp_path, monkeypatch):
-    """RGB videos and their extracted flow as two streams of one search; the fusion stage pairs them."""
+    """RGB videos and their extracted flow as two streams of one search, the flow trial started from the RGB
+    trial (seed paper §5.2: spatial -> temporal via model.init_from); the fusion stage pairs them."""
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RLX_CACHE", str(tmp_path / "cache"))
@@ -210,11 +211,18 @@ def test_two_stream_search_fuses_rgb_and_flow_trials_on_validation(tmp_path, mon
         "axes": {
             "stream": [
                 {"name": "rgb", "data.modality": "rgb", "data.videos": str(synth / "videos")},
-                {"name": "flow", "data.modality": "flow", "data.new_length": 5, "data.videos": str(flow)},
+                {
+                    "name": "flow",
+                    "data.modality": "flow",
+                    "data.new_length": 5,
+                    "data.videos": str(flow),
+                    "model.init_from": "group:stream=rgb",
+                },
             ]
         },
         "search": {"train.seed": {"grid": [0], "role": "nuisance"}},
         "fusion": {"step": 0.1},
+        "refit": True,
         "resources": {"workers_per_trial": 1, "gpus_per_worker": 0, "cpus_per_worker": 1},
     }
     (tmp_path / "space.yaml").write_text(yaml.safe_dump(space, sort_keys=False))
@@ -230,6 +238,13 @@ def test_two_stream_search_fuses_rgb_and_flow_trials_on_validation(tmp_path, mon
         for r in child_runs("twostream", parent.run_id, tag_filter={"rlx.kind": "trial"}, tracking_uri=uri)
     }
     assert set(trials) == {"stream=rgb", "stream=flow"}
+    # The flow trial started from the RGB trial of the same searched values: whole network, stem averaged.
+    rgb, flow_run = trials["stream=rgb"], trials["stream=flow"]
+    assert flow_run.params["model.init_from"] == rgb.tags["rlx.checkpoint"]
+    assert flow_run.tags["rlx.init_from_trial"] == f"group stream=rgb, run {rgb.run_id} (same searched values)"
+    account = download_artifact(flow_run.run_id, "init_from.txt", tmp_path / "init", uri).read_text().splitlines()
+    assert [line for line in account if line.startswith("adapted\t")] == ["adapted\tbackbone.stem.conv.weight"]
+    assert not [line for line in account if line.startswith(("new\t", "unused\t"))]
     (fusion,) = child_runs("twostream", parent.run_id, tag_filter={"rlx.kind": "fusion"}, tracking_uri=uri)
     assert fusion.tags["rlx.fusion.rgb_run"] == trials["stream=rgb"].run_id
     assert fusion.tags["rlx.fusion.flow_run"] == trials["stream=flow"].run_id
@@ -249,3 +264,29 @@ def test_two_stream_search_fuses_rgb_and_flow_trials_on_validation(tmp_path, mon
     artifacts = Path(parent.client.get_run(parent.run_id).info.artifact_uri.removeprefix("file://"))
     summary = json.loads((artifacts / "summary.json").read_text())
     assert summary["fusion"][0]["fusion/weight_rgb"] == w and summary["fusion"][0]["pairing"] == "equal-config"
+
+    # refit: true — each group's selected trial again on the whole training split, flow from the RGB refit,
+    # fused at the weight chosen on validation in the selection stage.
+    refits = {
+        r.tags["rlx.group"]: r
+        for r in child_runs("twostream", parent.run_id, tag_filter={"rlx.kind": "refit"}, tracking_uri=uri)
+    }
+    assert set(refits) == {"stream=rgb", "stream=flow"}
+    for stream, run in refits.items():
+        assert run.status == "FINISHED" and run.tags["rlx.refit_of"] == trials[stream].run_id
+        assert run.params["data.val_fraction"] == "0.0" and "val/top1" not in run.metrics
+        assert list_artifacts(run.run_id, "scores", uri) == ["scores/test.parquet"]  # no hold-out left
+    assert refits["stream=flow"].params["model.init_from"] == refits["stream=rgb"].tags["rlx.checkpoint"]
+    assert refits["stream=rgb"].run_id in refits["stream=flow"].tags["rlx.init_from_trial"]
+    (refit_fusion,) = child_runs("twostream", parent.run_id, tag_filter={"rlx.kind": "fusion_refit"}, tracking_uri=uri)
+    assert refit_fusion.metrics["fusion/weight_rgb"] == w
+    refit_tables = {}
+    for stream, run in refits.items():
+        path = download_artifact(run.run_id, "scores/test.parquet", tmp_path / "refit" / stream, uri)
+        refit_tables[stream] = read_scores(path)[0].sort_values("video_id")
+    fused = w * score_matrix(refit_tables["stream=rgb"], classes) + (1 - w) * score_matrix(
+        refit_tables["stream=flow"], classes
+    )
+    expected = float(np.mean(fused.argmax(1) == refit_tables["stream=rgb"]["label"].to_numpy()))
+    assert refit_fusion.metrics["test/top1"] == pytest.approx(expected, abs=1e-6)
+    assert [r["group"] for r in summary["refit"]] == ["stream=rgb", "stream=flow"] and len(summary["fusion_refit"]) == 1

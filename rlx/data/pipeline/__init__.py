@@ -28,8 +28,12 @@ and are meant to be normalised on the device, e.g. by
 Test views (the 20-view protocol): a `views` axis, ordered clip-major, then
 group, then crop — view v = (clip·G + group)·K + crop, crops in the order
 TL, TR, BL, BR, centre. Non-Charades data has one clip: 4 groups × 5 crops.
-Charades (`num_clips` = 10) usually runs with 1 group × 1 crop so that the
-loop's max over views is the paper's max over clips.
+Charades (`num_clips` = 10) tests every clip the same way (10 × 4 × 5 = 200
+views); the loop averages each clip's G·K views and takes the max over clips.
+
+Charades training (`rows.action_rows`, `data.charades_train`): a sample is
+one annotated action — T snippets inside it, target the classes active at
+the sampled frames (`video.load_action`, `rlx.data.sampling`).
 
 Randomness: each video's generator is seeded from (seed, epoch, crc32(video
 id)) — reproducible for a seed, fresh every epoch, independent of which task
@@ -40,7 +44,8 @@ live); Ray Data is never asked to shuffle or materialize decoded frames.
 Build a new dataset per epoch (`build_dataset(spec, rows, epoch)`): a
 dataset executes lazily each time it is iterated.
 
-Corrupt or missing videos: a `DecodeError` while reading a video drops its
+Corrupt or missing videos: a `DecodeError` while reading a video (with
+`spec.decoder`; one that outlives `spec.decode_timeout_s` is one too) drops its
 row, logs a warning naming the file, and is counted twice over:
   * `skipped` column — per output row; a decode batch that lost k videos puts
     k on its first surviving row (0 elsewhere), so summing the column over an
@@ -54,11 +59,11 @@ Any other exception is a bug and propagates.
 """
 
 from rlx.data.pipeline.batches import Batch, decode_batch, rebatch, to_columns
-from rlx.data.pipeline.rows import BAD_STATUSES, epoch_rows, index_rows
+from rlx.data.pipeline.rows import BAD_STATUSES, action_rows, epoch_rows, index_rows
 from rlx.data.pipeline.runners import build_dataset, iter_local
 from rlx.data.pipeline.skips import SkipLog, record_skips, skip_log_actor
 from rlx.data.pipeline.spec import Mode, PipelineSpec
-from rlx.data.pipeline.video import count_frames, load_video, sample_indices, video_rng, views_layout
+from rlx.data.pipeline.video import count_frames, load_action, load_video, sample_indices, video_rng, views_layout
 
 __all__ = [
     "BAD_STATUSES",
@@ -66,12 +71,14 @@ __all__ = [
     "Mode",
     "PipelineSpec",
     "SkipLog",
+    "action_rows",
     "build_dataset",
     "count_frames",
     "decode_batch",
     "epoch_rows",
     "index_rows",
     "iter_local",
+    "load_action",
     "load_video",
     "rebatch",
     "record_skips",

@@ -17,7 +17,7 @@ import numpy as np
 from rlx.data.decode import DecodeError
 from rlx.data.pipeline.skips import record_skips
 from rlx.data.pipeline.spec import PipelineSpec
-from rlx.data.pipeline.video import load_video, video_rng
+from rlx.data.pipeline.video import load_action, load_video, video_rng
 
 log = logging.getLogger(__name__)
 
@@ -25,21 +25,41 @@ Batch = dict[str, np.ndarray]
 
 
 def decode_batch(batch: Mapping[str, Any], spec: PipelineSpec, epoch: int = 0, skip_log: Any = None) -> Batch:
-    """Index rows (columns video_id, path, label, labels, num_frames) -> model input rows; the map_batches fn."""
+    """Index rows (columns video_id, path, label, labels, num_frames) -> model input rows; the map_batches fn.
+
+    Rows of Charades training samples (`action_rows`: columns `actions`,
+    `duration`, `action` as well) are sampled inside one action and their
+    `labels` output is the classes active at the sampled frames, not the
+    video's. Each action of a video has its own generator (key
+    `<video_id>#<action>`), so two actions of one video draw independently.
+    """
     kept: list[int] = []
     frames: list[np.ndarray] = []
+    targets: list[np.ndarray] = []
     failures: list[tuple[str, str]] = []
     ids = [str(v) for v in batch["video_id"]]
+    by_action = "action" in batch
     for i, video_id in enumerate(ids):
-        rng = video_rng(spec.seed, epoch, video_id)
+        path, num_frames = str(batch["path"][i]), int(batch["num_frames"][i])
         try:
-            frames.append(load_video(spec, str(batch["path"][i]), int(batch["num_frames"][i]), rng))
+            if by_action:
+                action = int(batch["action"][i])
+                rng = video_rng(spec.seed, epoch, video_id if action < 0 else f"{video_id}#{action}")
+                actions, duration = batch["actions"][i], float(batch["duration"][i])
+                clip, target = load_action(spec, path, num_frames, rng, actions, action, duration)
+                targets.append(target)
+            else:
+                clip = load_video(spec, path, num_frames, video_rng(spec.seed, epoch, video_id))
+            frames.append(clip)
             kept.append(i)
         except DecodeError as err:
             log.warning("skipping video %s: %s", video_id, err)
             failures.append((video_id, str(err)))
     record_skips(skip_log, failures)
-    return _assemble(batch, spec, kept, frames, ids, len(failures))
+    out = _assemble(batch, spec, kept, frames, ids, len(failures))
+    if by_action:
+        out["labels"] = np.stack(targets) if targets else np.zeros((0, spec.num_classes), np.float32)  # (B, K)
+    return out
 
 
 def _assemble(
@@ -70,14 +90,19 @@ def _assemble(
 
 
 def to_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
-    """Row dicts -> the column batch Ray Data would hand `decode_batch`."""
-    return {
+    """Row dicts -> the column batch Ray Data would hand `decode_batch` (Charades samples: 3 columns more)."""
+    columns = {
         "video_id": np.asarray([r["video_id"] for r in rows], dtype=object),
         "path": np.asarray([r["path"] for r in rows], dtype=object),
         "label": np.asarray([r["label"] for r in rows], dtype=np.int64),
         "labels": _object_array([np.asarray(r["labels"], np.int32) for r in rows]),
         "num_frames": np.asarray([r["num_frames"] for r in rows], dtype=np.int64),
     }
+    if rows and "action" in rows[0]:
+        columns["actions"] = _object_array([np.asarray(r["actions"], np.float64) for r in rows])
+        columns["duration"] = np.asarray([r["duration"] for r in rows], dtype=np.float64)
+        columns["action"] = np.asarray([r["action"] for r in rows], dtype=np.int64)
+    return columns
 
 
 def _object_array(items: list[Any]) -> np.ndarray:

@@ -1,14 +1,19 @@
-"""Index rows: the small dicts (paths and labels, never frames) that travel to decode tasks, and their
-per-epoch order and sharding over ranks."""
+"""Index rows: the small dicts (paths and labels, never frames) that travel to decode tasks, their
+per-epoch order and sharding over ranks, and Charades' training samples (one per annotated action)."""
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
+from rlx.config import CharadesTrain
 from rlx.data.probe import BAD_STATUSES
+
+log = logging.getLogger(__name__)
 
 
 def index_rows(df: Any, split: str | None = None, drop_bad: bool = True) -> list[dict[str, Any]]:
@@ -17,7 +22,10 @@ def index_rows(df: Any, split: str | None = None, drop_bad: bool = True) -> list
     Rows a probe marked missing/corrupt/too_short (`BAD_STATUSES`) are left
     out when `drop_bad` (they are known before training and reported by the
     probe); `num_frames` is -1 when not probed (the decoder then opens the
-    video to count). Keys: video_id, path, label, labels, num_frames.
+    video to count). Keys: video_id, path, label, labels, num_frames; an index
+    with Charades' `segments` and `duration` columns adds `actions` (the
+    segments flattened: class, start, end, class, start, end, … seconds, as
+    plain floats for Arrow) and `duration` (seconds).
     """
     if split is not None:
         df = df[df["split"] == split]
@@ -36,7 +44,46 @@ def index_rows(df: Any, split: str | None = None, drop_bad: bool = True) -> list
                 "num_frames": -1 if frames is None or _isna(frames) else int(frames),
             }
         )
+        if hasattr(rec, "segments"):
+            segments = rec.segments if rec.segments is not None else []
+            flat = [float(x) for seg in segments for x in (seg["class"], seg["start"], seg["end"])]
+            duration = getattr(rec, "duration", None)
+            rows[-1]["actions"] = flat
+            rows[-1]["duration"] = float("nan") if duration is None or _isna(duration) else float(duration)
     return rows
+
+
+def action_rows(rows: Sequence[Mapping[str, Any]], per: CharadesTrain) -> list[dict[str, Any]]:
+    """Charades' training samples from its video rows: the paper trains on the annotated actions.
+
+    `per` = "segments": one row per action (key `action` = its position in
+    the row's `actions`), every action once per epoch; "videos": one row per
+    video (`action` = -1), whose decode task draws one of its actions with the
+    video's generator, a fresh one every epoch. A video without any action
+    gives no sample (there is nothing to extract; the count is logged). A
+    video with actions but no positive `duration` is an error: its actions
+    cannot be placed in frames.
+    """
+    if per not in get_args(CharadesTrain):
+        raise ValueError(f"data.charades_train must be one of {get_args(CharadesTrain)}, got {per!r}")
+    out: list[dict[str, Any]] = []
+    without = 0
+    for row in rows:
+        count = len(row["actions"]) // 3
+        if not count:
+            without += 1
+            continue
+        if not (math.isfinite(row["duration"]) and row["duration"] > 0):
+            raise ValueError(
+                f"video {row['video_id']}: actions but no duration (the csv's `length`) to place them in frames"
+            )
+        if per == "segments":
+            out.extend({**row, "action": k} for k in range(count))
+        else:
+            out.append({**row, "action": -1})
+    if without:
+        log.info("%d of %d training videos have no annotated action: no training sample", without, len(rows))
+    return out
 
 
 def _isna(value: Any) -> bool:

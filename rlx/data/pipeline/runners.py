@@ -74,11 +74,16 @@ def _ray_decode_batch(batch: Mapping[str, Any], spec: PipelineSpec, epoch: int, 
 
 
 def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Only what decoding needs, as plain Python types (arrow-friendly)."""
-    return {
+    """Only what decoding needs, as plain Python types (arrow-friendly); a Charades sample's action too."""
+    plain = {
         "video_id": str(row["video_id"]),
         "path": os.fspath(row["path"]),
         "label": int(row["label"]),
         "labels": [int(v) for v in row.get("labels", [row["label"]])],
         "num_frames": int(row.get("num_frames", -1)),
     }
+    if "action" in row:
+        plain["actions"] = [float(v) for v in row["actions"]]
+        plain["duration"] = float(row["duration"])
+        plain["action"] = int(row["action"])
+    return plain

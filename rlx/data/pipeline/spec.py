@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from rlx.config import Modality, NumCrops
+from rlx.config import DataConfig, Decoder, Modality, NumCrops
+from rlx.data.decode import check_decoder
 from rlx.data.transforms import CHANNELS, TSN_SCALES, Augment
 
 Mode = Literal["train", "val", "test"]
@@ -37,6 +38,8 @@ class PipelineSpec:
     num_tasks: int = 2  # Ray Data tasks decoding in parallel
     # CPUs each decode task reserves (fractions let decoding share a small machine with training)
     num_cpus: float = 1.0
+    decoder: Decoder = DataConfig.decoder  # video decoder (rlx.data.decode)
+    decode_timeout_s: float | None = DataConfig.decode_timeout_s  # per video; longer = a failed video
 
     def __post_init__(self) -> None:
         modes, modalities = get_args(Mode), get_args(Modality)
@@ -52,6 +55,7 @@ class PipelineSpec:
             raise ValueError(f"short_side {self.short_side} is smaller than input_size {self.input_size}")
         if self.multilabel and self.num_classes < 1:
             raise ValueError("multilabel needs num_classes >= 1")
+        check_decoder(self.decoder)  # unknown, or torchcodec without FFmpeg: fails here, not in a decode task
 
     @classmethod
     def from_config(
@@ -59,21 +63,18 @@ class PipelineSpec:
     ) -> PipelineSpec:
         """From `rlx.config.DataConfig` (+ `EvalConfig` for test views): the one place their fields map here.
 
-        Charades (`data.multilabel`) tests on `evaluation.num_clips` clips of
-        `evaluation.clip_length` frames with 1 group × 1 crop each (the loop's
-        max over views is then the paper's max over clips); other datasets on
-        one clip with `evaluation.num_groups` × `evaluation.num_crops` views.
+        Test views are `evaluation.num_groups` × `evaluation.num_crops` per
+        clip; Charades (`data.multilabel`) tests each of `evaluation.num_clips`
+        clips of `evaluation.clip_length` frames that way (the paper: "evaluate
+        each clip separately in the same way as Section 5.2"), other datasets
+        one clip, the whole video. The loop averages a clip's views and takes
+        the max over clips (`rlx.train.loop.predict(clips=...)`).
         """
         views: dict[str, Any] = {}
         if evaluation is not None and mode == "test":
             views = {"num_groups": evaluation.num_groups, "num_crops": evaluation.num_crops}
             if data.multilabel:
-                views = {
-                    "num_groups": 1,
-                    "num_crops": 1,
-                    "num_clips": evaluation.num_clips,
-                    "clip_len": evaluation.clip_length,
-                }
+                views |= {"num_clips": evaluation.num_clips, "clip_len": evaluation.clip_length}
         return cls(
             videos_root=str(videos_root),
             mode=mode,
@@ -88,6 +89,8 @@ class PipelineSpec:
             num_tasks=data.loader_tasks,
             num_cpus=data.loader_cpus,
             flip=data.flip,
+            decoder=data.decoder,
+            decode_timeout_s=data.decode_timeout_s,
             **views,
         )
 

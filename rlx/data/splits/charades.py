@@ -1,8 +1,9 @@
 """Charades' official files (Charades_v1_{train,test}.csv, Charades_v1_classes.txt) -> index rows.
 
 Charades is multi-label: every row has `label == -1`, `labels` (the sorted
-distinct classes), `segments` (the timed actions, for clip sampling) and
-`duration` (seconds, from the csv's `length`).
+distinct classes), `segments` (the timed actions: the training samples, see
+`rlx.data.pipeline.rows.action_rows`) and `duration` (seconds, from the
+csv's `length`; it places the actions in frames, fps = frames / duration).
 
 The files have quirks a naive parser gets wrong; each is handled where it is
 parsed:
@@ -86,7 +87,7 @@ class _Actions:
     """The segments of one video's `actions` field, as `{"class", "start", "end"}` dicts (the parquet struct)."""
 
     every: list[dict]  # all segments, after swapping and clipping: their classes label the video
-    kept: list[dict]  # the non-empty ones: the `segments` column, for clip sampling
+    kept: list[dict]  # the non-empty ones: the `segments` column, the training samples
 
 
 def _parse_actions(field_text: str, codes: dict[str, int], duration: float, path: Path, lineno: int) -> _Actions:

@@ -4,7 +4,12 @@ An index has one row per video with the columns `BASE_COLUMNS` (plus the
 optional ones of `COLUMN_TYPES`). The class names travel with the table in
 ``df.attrs["classes"]`` (class-id order), next to ``df.attrs["dataset"]`` and
 ``df.attrs["split"]``; `write_index` stores them in the parquet schema
-metadata and in a readable ``<stem>.classes.txt``.
+metadata and in a readable ``<stem>.classes.txt``. Two more attrs travel the
+same way: ``format`` (the `IndexFormat` it was read from; the dataset name for
+indexes written before formats existed) and ``media`` (``video``: paths are
+video files; ``rawframes``: paths are folders of `img_`/`flow_x_` JPEGs). A
+class subset (`rlx.data.splits.subset`) adds ``class_map``: the original
+class id of each new id.
 """
 
 from __future__ import annotations
@@ -12,15 +17,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rlx.config import Dataset
 from rlx.data.splits.text import lines, malformed
 
 SPLITS = ("train", "test")
+MEDIA = ("video", "rawframes")
+# attrs stored in the parquet metadata besides the class list, with their value for older files.
+_META_ATTRS = ("dataset", "split", "format", "media", "class_map")
 BASE_COLUMNS = ("video_id", "path", "split", "label", "labels", "num_frames", "fps", "status")
 META_KEY = b"rlx.index"
 
@@ -64,9 +74,25 @@ class Rows:
         self.label.append(-1 if multi_label else labels[0])
 
 
-def to_frame(rows: Rows, classes: list[str], dataset: str, split: int) -> pd.DataFrame:
+# Joins the folders of a nested path in a video id: ids name flow folders (`rlx.data flow`), which are flat.
+ID_SEPARATOR = "__"
+
+
+def nested_id(rel: str, strip_suffix: bool) -> str:
+    """The video id of a path under a root: `walk/clip01.mp4` -> `walk__clip01` (unique where paths are)."""
+    path = Path(rel).with_suffix("") if strip_suffix else Path(rel)
+    return ID_SEPARATOR.join(path.parts)
+
+
+def to_frame(
+    rows: Rows, classes: list[str], dataset: str, split: int, media: str = "video", fmt: str = ""
+) -> pd.DataFrame:
     """The index table of parsed `rows`: not yet probed (no frame count, fps NaN, status 'unprobed')."""
     n = len(rows.video_id)
+    if len(set(rows.video_id)) != n:
+        seen: set[str] = set()
+        twice = sorted({v for v in rows.video_id if v in seen or seen.add(v)})
+        raise ValueError(f"video ids must be unique; listed more than once: {twice[:5]}")
     data = {
         "video_id": rows.video_id,
         "path": rows.path,
@@ -79,7 +105,7 @@ def to_frame(rows: Rows, classes: list[str], dataset: str, split: int) -> pd.Dat
         **rows.extra,
     }
     df = _canonical(pd.DataFrame(data))
-    df.attrs.update(dataset=dataset, split=split, classes=list(classes))
+    df.attrs.update(dataset=dataset, split=split, classes=list(classes), format=fmt or dataset, media=media)
     return df
 
 
@@ -92,7 +118,7 @@ def write_index(df: pd.DataFrame, out: Path) -> Path:
     out = Path(out)
     classes = _attrs_classes(df)
     table = pa.Table.from_pandas(_canonical(df), schema=_schema_for(df.columns), preserve_index=False)
-    meta = {"dataset": df.attrs.get("dataset"), "split": df.attrs.get("split"), "classes": classes}
+    meta = {key: df.attrs.get(key) for key in _META_ATTRS if df.attrs.get(key) is not None} | {"classes": classes}
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: json.dumps(meta).encode()})
     out.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, out)
@@ -108,7 +134,11 @@ def read_index(path: Path) -> pd.DataFrame:
     table = pq.read_table(path)
     meta = _read_meta(table.schema, path)
     df = _canonical(table.to_pandas())
-    df.attrs.update(dataset=meta.get("dataset"), split=meta.get("split"), classes=list(meta["classes"]))
+    df.attrs.update({key: meta[key] for key in _META_ATTRS if key in meta}, classes=list(meta["classes"]))
+    df.attrs.setdefault("dataset", None)
+    df.attrs.setdefault("split", None)
+    df.attrs.setdefault("format", meta.get("dataset"))
+    df.attrs.setdefault("media", "video")
     return df
 
 
@@ -122,6 +152,15 @@ def read_classes(path: Path) -> list[str]:
     return _parse_classes_txt(path)
 
 
+def index_meta(path: Path) -> dict:
+    """The attrs of an index file (dataset, split, format, media, classes, ...) without reading its rows."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"index file not found: {path}")
+    meta = _read_meta(pq.read_schema(path), path)
+    return {"format": meta.get("dataset"), "media": "video"} | meta
+
+
 def classes_path(index_path: Path) -> Path:
     """The human-readable class list written beside an index: ``<stem>.classes.txt``."""
     index_path = Path(index_path)
@@ -132,7 +171,10 @@ def describe_index(df: pd.DataFrame) -> str:
     """One line: dataset, split, videos per split and the class count (what the CLI prints)."""
     counts = df["split"].value_counts()
     parts = ", ".join(f"{name} {int(counts.get(name, 0))}" for name in SPLITS)
-    head = f"{df.attrs.get('dataset', '?')} split {df.attrs.get('split', '?')}"
+    name = df.attrs.get("dataset", "?")
+    head = f"{name} split {df.attrs.get('split', '?')}" if name in get_args(Dataset) else f"{name}"
+    if df.attrs.get("media") == "rawframes":
+        head += " (rawframes)"
     line = f"{head}: {len(df)} videos ({parts}), {len(df.attrs.get('classes', []))} classes"
     if (df["label"] == -1).all() and len(df):
         unlabeled = int((df["labels"].map(len) == 0).sum())

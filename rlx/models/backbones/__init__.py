@@ -6,7 +6,7 @@ dicts load as they are), plus a small variant that trains on a CPU in
 minutes, and torchvision's post-activation ResNets as an alternative.
 
 - `split`: the interface every backbone exposes (`SplitBackbone`, conv5 split)
-- `norm`: the BatchNorm modes (`model.bn_mode`)
+- `norm`: the BatchNorm modes (`model.bn_mode`), their momenta, SyncBatchNorm for DDP
 - `resnetv2`: pre-activation ResNet-v2, timm layout
 - `torchvision_resnet`: torchvision ResNet-50/101 (imports torchvision: not re-exported here)
 - `create`: `create_backbone(name)`
@@ -14,7 +14,14 @@ minutes, and torchvision's post-activation ResNets as an alternative.
 """
 
 from rlx.models.backbones.create import create_backbone
-from rlx.models.backbones.norm import NormLayer, RunningStatsBatchNorm2d, make_norm_layer
+from rlx.models.backbones.norm import (
+    NormLayer,
+    RunningStatsBatchNorm2d,
+    batch_statistics_norm,
+    make_norm_layer,
+    sync_batch_statistics,
+    uses_batch_statistics,
+)
 from rlx.models.backbones.resnetv2 import ResNetV2, resnetv2_34, resnetv2_50, resnetv2_101, resnetv2_small
 from rlx.models.backbones.split import CONV5_BLOCKS, SplitBackbone
 from rlx.models.backbones.weights import LoadReport, WeightLoadError, adapt_stem, load_backbone_weights, read_state_dict
@@ -28,6 +35,7 @@ __all__ = [
     "SplitBackbone",
     "WeightLoadError",
     "adapt_stem",
+    "batch_statistics_norm",
     "create_backbone",
     "load_backbone_weights",
     "make_norm_layer",
@@ -36,4 +44,6 @@ __all__ = [
     "resnetv2_34",
     "resnetv2_50",
     "resnetv2_small",
+    "sync_batch_statistics",
+    "uses_batch_statistics",
 ]

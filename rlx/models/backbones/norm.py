@@ -1,4 +1,14 @@
-"""BatchNorm for backbones: the `model.bn_mode` choices (batch, frozen, moving) as norm-layer callables."""
+"""BatchNorm: the `model.bn_mode` choices (batch, frozen, moving) as norm-layer callables, and SyncBatchNorm.
+
+Two kinds of layer, each with its own momentum key (ModelConfig):
+- layers that normalise with their *running* statistics in training too
+  (`moving`, the paper's; `frozen`): `model.bn_momentum` (0.001) updates them;
+- layers that normalise with *batch* statistics (`batch` mode's backbone, and
+  in every mode the new layers of the non-local branch, which have no
+  pretrained statistics): their running statistics serve evaluation only and
+  follow `model.batch_bn_momentum` (0.1). Under DDP these are the layers
+  `sync_batch_statistics` turns into SyncBatchNorm (`train.sync_bn`).
+"""
 
 from __future__ import annotations
 
@@ -44,12 +54,41 @@ class RunningStatsBatchNorm2d(nn.BatchNorm2d):
         return out
 
 
-def make_norm_layer(mode: BNMode, momentum: float) -> NormLayer:
-    """The BatchNorm class for a `model.bn_mode`."""
+def make_norm_layer(mode: BNMode, momentum: float, batch_momentum: float = 0.1) -> NormLayer:
+    """The BatchNorm class for a `model.bn_mode`: `momentum` for running-statistics modes, `batch_momentum` else."""
     if mode == "batch":
-        return functools.partial(nn.BatchNorm2d, momentum=momentum)
+        return batch_statistics_norm(batch_momentum)
     if mode == "moving":
         return functools.partial(RunningStatsBatchNorm2d, momentum=momentum)
     if mode == "frozen":
         return functools.partial(RunningStatsBatchNorm2d, momentum=0.0)
     raise ValueError(f"unknown bn_mode {mode!r} ({', '.join(get_args(BNMode))})")
+
+
+def batch_statistics_norm(momentum: float) -> NormLayer:
+    """Ordinary BatchNorm (batch statistics in training), its evaluation statistics updated with `momentum`."""
+    return functools.partial(nn.BatchNorm2d, momentum=momentum)
+
+
+def uses_batch_statistics(module: nn.Module) -> bool:
+    """True for a BatchNorm that normalises with the batch's statistics in training."""
+    return isinstance(module, nn.BatchNorm2d) and not isinstance(module, RunningStatsBatchNorm2d)
+
+
+def sync_batch_statistics(model: nn.Module) -> int:
+    """Replace, in place, every layer that uses batch statistics by a SyncBatchNorm; returns how many.
+
+    Not `nn.SyncBatchNorm.convert_sync_batchnorm(model)`: that converts every
+    BatchNorm subclass, and would turn the `moving`/`frozen` layers (which must
+    not use batch statistics at all) into ordinary synchronised BN. Parameters
+    and buffers are carried over, and the state-dict keys stay the same, so a
+    checkpoint loads into either form.
+    """
+    count = 0
+    for name, child in model.named_children():
+        if uses_batch_statistics(child):
+            setattr(model, name, nn.SyncBatchNorm.convert_sync_batchnorm(child))
+            count += 1
+        else:
+            count += sync_batch_statistics(child)
+    return count

@@ -32,6 +32,7 @@ from rlx.tune.space.model import (
     SchedulerType,
     SearchSpace,
     SpaceError,
+    referenced_group,
 )
 from rlx.tune.space.parse import load_space
 from rlx.tune.space.validate import apply_overrides, local_cluster
@@ -53,4 +54,5 @@ __all__ = [
     "apply_overrides",
     "load_space",
     "local_cluster",
+    "referenced_group",
 ]

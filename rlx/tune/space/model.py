@@ -125,6 +125,9 @@ class SearchSpace:
     mode: Mode = "max"
     resources: Resources = field(default_factory=Resources)
     fusion_step: float | None = None
+    # Select on the validation hold-out, then train the selected configurations again on the whole training
+    # split and fuse them with the weight chosen on validation (rlx.tune.refit): the paper spaces' protocol.
+    refit: bool = False
 
     def groups(self) -> list[Group]:
         """The cross product of the axes, in file order (the last axis varies fastest)."""
@@ -156,6 +159,20 @@ class SearchSpace:
     def sample_config(self, group: Group) -> RunConfig:
         """`sample_flat` as a RunConfig."""
         return RunConfig.from_flat(self.sample_flat(group))
+
+
+def referenced_group(group_key: str, reference: str) -> str:
+    """The key of the group `model.init_from: group:<reference>` names from group `group_key`.
+
+    A reference gives only the axes whose values differ: from "data.split=2,stream=ucf101-flow",
+    "stream=ucf101-rgb" names "data.split=2,stream=ucf101-rgb" (each split's flow starts from its own RGB).
+    An axis the group does not have is kept as given, so a wrong name shows in the error.
+    """
+    point = dict(part.split("=", 1) for part in group_key.split(",") if part)
+    changes = dict(part.split("=", 1) if "=" in part else (part, "") for part in reference.split(",") if part)
+    if not set(changes) <= set(point):
+        return reference
+    return ",".join(f"{axis}={changes.get(axis, value)}" for axis, value in point.items())
 
 
 def is_bundle(value: Any) -> bool:

@@ -46,6 +46,7 @@ TOP_LEVEL = {
     "mode",
     "resources",
     "fusion",
+    "refit",
 }
 SAMPLERS = set(get_args(SamplerKind))
 RANGE_SAMPLERS = {"uniform", "loguniform", "randint"}  # [low, high]; the others list their values
@@ -118,6 +119,7 @@ def _parse_space(raw: Mapping[str, Any], path: str) -> SearchSpace:
         mode=str(raw.get("mode", "max")),
         resources=_resources(raw.get("resources", {})),
         fusion_step=_fusion(raw.get("fusion")),
+        refit=_bool(raw.get("refit", False), "refit"),
     )
     if space.mode not in get_args(Mode):
         raise InvalidKey("mode", f"{space.mode!r} is not {' or '.join(get_args(Mode))}")
@@ -158,6 +160,12 @@ def _list(value: Any, key: str) -> list[Any]:
     if not isinstance(value, (list, tuple)) or not value:
         raise InvalidKey(key, "expected a non-empty list of values")
     return list(value)
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidKey(key, f"expected true or false, got {value!r}")
+    return value
 
 
 def _positive_int(value: Any, key: str) -> int:

@@ -15,8 +15,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rlx.config import ConfigError, RunConfig
-from rlx.tune.space.model import RESOURCE_CONFIG_KEYS, Group, InvalidKey, SearchSpace, SpaceError
+from rlx.config import ConfigError, RunConfig, init_from_group
+from rlx.tune.space.model import (
+    RESOURCE_CONFIG_KEYS,
+    Group,
+    InvalidKey,
+    SearchSpace,
+    SpaceError,
+    referenced_group,
+)
 
 SINGLE_LABEL_METRICS = {"val/top1", "val/top5", "val/loss", "train/loss", "train/top1"}
 MULTI_LABEL_METRICS = {"val/mAP", "val/loss", "train/loss"}
@@ -34,6 +41,8 @@ def check_space(space: SearchSpace, *, check_data: bool = True, node: Mapping[st
     """All checks of a freshly parsed space; `node`: the largest node's resources (default: this machine)."""
     check_values(space)
     check_metric(space)
+    check_init_groups(space)
+    check_refit(space)
     if check_data:
         check_data_paths(space)
     check_resources(space, node or local_cluster())
@@ -56,6 +65,8 @@ def apply_overrides(space: SearchSpace, overrides: Mapping[str, Any]) -> SearchS
     try:
         check_values(updated)
         check_metric(updated)
+        check_init_groups(updated)
+        check_refit(updated)
     except InvalidKey as err:
         raise SpaceError(space.path, err.key, err.reason, with_set=True) from None
     return updated
@@ -126,6 +137,32 @@ def check_metric(space: SearchSpace) -> None:
                 f"{space.metric!r} is not reported by {kind} runs of group "
                 f"{group.key or 'all'} (reported: {', '.join(sorted(allowed))})",
             )
+
+
+def check_init_groups(space: SearchSpace) -> None:
+    """`model.init_from: group:<key>` must name a group that runs earlier (groups run in file order)."""
+    if "model.init_from" in space.search:
+        raise InvalidKey("search.model.init_from", "cannot be searched: set it per group in axes or in fixed")
+    earlier: list[str] = []
+    for group in space.groups():
+        value = group.flat.get("model.init_from", "")
+        reference = init_from_group(value)
+        if reference is not None and referenced_group(group.key, reference) not in earlier:
+            raise InvalidKey(
+                f"group {group.key or 'all'}",
+                f"model.init_from {value!r} names no earlier group (groups run in this order: "
+                f"{', '.join(g.key or 'all' for g in space.groups())})",
+            )
+        earlier.append(group.key)
+
+
+def check_refit(space: SearchSpace) -> None:
+    """`refit: true` selects on the validation hold-out first: every group needs one."""
+    if not space.refit:
+        return
+    for group in space.groups():
+        if space.sample_config(group).data.val_fraction <= 0:
+            raise InvalidKey("refit", f"group {group.key or 'all'} has no validation hold-out (data.val_fraction 0)")
 
 
 def check_data_paths(space: SearchSpace) -> None:
