@@ -152,7 +152,7 @@ class DataConfig:
     loader_tasks: int = 2  # parallel decode tasks per dataset (Ray Data)
     loader_cpus: float = 1.0  # CPUs reserved by each decode task (fractions share small machines)
     # Video decoder (rlx.data.decode). pyav by measurement (`python -m rlx.bench data`, README benchmark table):
-    # the reference of the equality tests, 5.8-9.5x decord's videos/s on the Xvid AVIs (UCF-101/HMDB-51's
+    # the reference of the equality tests, 2.6-9.5x decord's videos/s on the Xvid AVIs (UCF-101/HMDB-51's
     # format) and within this machine's noise of decord and torchcodec on H.264 MP4.
     decoder: Decoder = "pyav"
     # A video whose decode takes longer is dropped and counted as a failed video (data/skipped): a

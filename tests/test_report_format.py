@@ -6,7 +6,7 @@ import math
 from typing import get_args
 
 import numpy as np
-import pytest
+from report_runs import result_row
 
 from rlx.config import Arch
 from rlx.eval.uncertainty import Comparison
@@ -15,13 +15,11 @@ from rlx.report.comparisons import ComparisonRow
 from rlx.report.ensembles import ENSEMBLE_PARTNERS
 from rlx.report.format import (
     ARCH_LABEL,
-    PAPER_LABEL,
     WITHIN_NOISE,
     Kind,
     Record,
     boundary_record,
     cell_text,
-    comparable_text,
     comparison_record,
     describe_range,
     family_record,
@@ -29,16 +27,12 @@ from rlx.report.format import (
     leader_record,
     make_table,
     p_text,
-    paper_inside_text,
-    result_record,
-    rgb_weight_text,
-    split_record,
+    trained_on_text,
     verdict_text,
 )
-from rlx.report.paper import PaperValue
 from rlx.report.per_class import FamilyRow
 from rlx.report.per_run import FusionRow, LeaderRow
-from rlx.report.rows import ARCH_ORDER, Metrics, ResultRow, SplitRow, Stat, metrics_from
+from rlx.report.rows import ARCH_ORDER, Metrics, Stat
 from rlx.report.search import SearchedKey
 
 
@@ -68,143 +62,6 @@ def test_make_table_drops_empty_columns_and_display_merges_the_std():
     assert list(shown.columns) == ["name", "acc (%)", "x", "runs"]
     assert list(shown["acc (%)"]) == ["80.0 ± 2.0", "70.0"]
     assert list(shown["x"]) == ["1.5", "2.5"] and list(shown["runs"]) == ["01234567 abcdefgh"] * 2
-
-
-def result(**kw) -> ResultRow:
-    fields = dict(
-        dataset="ucf101",
-        split=1,
-        stream="spatial",
-        arch="two_branch",
-        T=8,
-        insertion="conv5_2",
-        metrics=metrics_from({"test/top1": [80.0, 84.0], "test/top5": [100.0, 100.0]}),
-        trials=3,
-        seeds=2,
-        chosen="model.dropout=0.5",
-        run_ids=("a", "b"),
-        command="cmd",
-    )
-    return ResultRow(**(fields | kw))
-
-
-def test_result_record_columns_in_order():
-    paper = PaperValue("Table 4", "ucf101", 1, "spatial", "two_branch", 8, "conv5_2", "accuracy", 88.7)
-    record = result_record(result(paper=paper))
-    assert list(record.values) == [
-        "dataset",
-        "classes",
-        "split",
-        "stream",
-        "arch",
-        "T",
-        "insertion",
-        "test top-1 over videos (%)",
-        "test top-1 over videos (%) ±",
-        "test top-1 over videos (%) CI low",
-        "test top-1 over videos (%) CI high",
-        "test mean class acc (%)",  # beside top-1: the paper does not say which accuracy it reports
-        "test mean class acc (%) ±",
-        "test mean class acc (%) CI low",
-        "test mean class acc (%) CI high",
-        "test mAP (%)",
-        "test mAP (%) ±",
-        "test mAP (%) CI low",
-        "test mAP (%) CI high",
-        PAPER_LABEL["accuracy"],
-        PAPER_LABEL["mAP"],
-        "paper source",
-        "paper inside our top-1 CI",
-        "paper inside our mean class acc CI",
-        "paper inside our mAP CI",
-        "test top-5 (%)",
-        "test top-5 (%) ±",
-        "test top-5 (%) CI low",
-        "test top-5 (%) CI high",
-        "test videos",
-        "test videos left out",
-        "test set",
-        "RGB weight",
-        "trials",
-        "seeds",
-        "chosen",
-        "95 % CI",
-        "runs",
-        "command",
-    ]
-    v = record.values
-    top1, paper = v["test top-1 over videos (%)"], v[PAPER_LABEL["accuracy"]]
-    assert (v["arch"], v["insertion"], top1, paper, v["paper source"]) == (
-        "two-branch",
-        "conv5_2",
-        82.0,
-        88.7,
-        "Table 4",
-    )
-    assert v["test top-1 over videos (%) ±"] == pytest.approx(math.sqrt(8)) and math.isnan(v["test mAP (%)"])
-    assert (v["RGB weight"], v["runs"], v["chosen"]) == (None, "a b", "model.dropout=0.5")
-    assert record.kinds["test top-1 over videos (%)"] is Kind.PERCENT and record.kinds["runs"] is Kind.RUN_IDS
-    assert record.kinds["T"] is Kind.PLAIN
-    tsn = result_record(result(arch="tsn", paper=None)).values
-    assert (tsn["arch"], tsn["insertion"], tsn[PAPER_LABEL["accuracy"]]) == ("TSN", "–", None)
-
-
-def test_rgb_weight_text_of_cells_and_ensembles():
-    two = result(stream="two-stream", rgb_weights=(0.5, 0.45, 0.5))
-    assert rgb_weight_text(two) == "0.45, 0.5 (chosen on val)"
-    assert result_record(two).values["RGB weight"] == "0.45, 0.5 (chosen on val)"
-    ensemble = result(
-        stream="two-stream",
-        arch="tsn+nonlocal",
-        chosen=None,
-        members=(result(arch="tsn", rgb_weights=(0.45,)), result(arch="nonlocal", rgb_weights=())),
-    )
-    assert rgb_weight_text(ensemble) == "per model: tsn 0.45 (chosen on val); nonlocal ?"
-    shown = result_record(ensemble).values
-    assert (shown["arch"], shown["chosen"]) == ("TSN + R-LSTM", "equal-weight average of the two models' test logits")
-
-
-def split(**kw) -> SplitRow:
-    fields = dict(
-        dataset="ucf101",
-        stream="spatial",
-        arch="tsn",
-        T=8,
-        insertion="conv5_2",
-        splits=(1, 2, 3),
-        expected_splits=3,
-        metrics=metrics_from({"test/top1": [88.0, 70.0, 60.0]}),
-        trials=4,
-        run_ids=("a", "b", "c"),
-        command=None,
-    )
-    return SplitRow(**(fields | kw))
-
-
-def test_split_record_names_the_dataset_and_says_whether_comparable():
-    v = split_record(split()).values
-    assert (v["dataset"], v["arch"], v["insertion"], v["splits"], v["n splits"], v["comparable"]) == (
-        "UCF-101",
-        "TSN",
-        "–",
-        "1, 2, 3",
-        3,
-        "yes",
-    )
-    assert list(v)[:10] == [
-        "dataset",
-        "classes",
-        "stream",
-        "arch",
-        "T",
-        "insertion",
-        "splits",
-        "n splits",
-        "test top-1 over videos (%)",
-        "test top-1 over videos (%) ±",
-    ]
-    assert comparable_text(split(splits=(1,))) == "no: 1 of 3 splits, not a 3-split mean"
-    assert comparable_text(split(dataset="charades", splits=(1,), expected_splits=1)) == "yes"
 
 
 def test_leader_record_labels_the_selection_metric():
@@ -332,25 +189,9 @@ def test_interval_columns_in_the_csv_merged_in_display():
     assert list(bare.frame.columns) == ["name", "acc (%)"] and bare.display()["acc (%)"][0] == "80.0"
 
 
-def test_paper_inside_our_interval():
-    paper = PaperValue("Table 4", "ucf101", 1, "spatial", "two_branch", 8, "conv5_2", "accuracy", 88.7)
-    inside = result(paper=paper, metrics=Metrics(top1=Stat(88.0, math.nan, 86.0, 90.0)))
-    assert paper_inside_text(inside, "test/top1") == "yes"
-    below = Metrics(top1=Stat(80.0, math.nan, 78.0, 82.0), mean_class_acc=Stat(95.0, math.nan, 93.0, 97.0))
-    assert paper_inside_text(result(paper=paper, metrics=below), "test/top1") == "no: above"
-    assert paper_inside_text(result(paper=paper, metrics=below), "test/mean_class_acc") == "no: below"
-    assert paper_inside_text(result(paper=paper, metrics=Metrics(top1=Stat(88.0))), "test/top1") == "no interval"
-    assert paper_inside_text(inside, "test/mean_class_acc") is None  # the row has no mean class accuracy
-    assert paper_inside_text(inside, "test/mAP") is None  # an accuracy is not checked against our mAP
-    assert paper_inside_text(result(), "test/top1") is None
-    v = result_record(result(paper=paper, metrics=below)).values
-    assert (v["paper inside our top-1 CI"], v["paper inside our mean class acc CI"]) == ("no: above", "no: below")
-    assert v["paper inside our mAP CI"] is None
-
-
 def test_comparison_record():
-    a = result(arch="two_branch", metrics=Metrics(top1=Stat(95.5, math.nan, 90.9, 98.9)), run_ids=("ra",))
-    b = result(arch="local", metrics=Metrics(top1=Stat(71.6, math.nan, 62.5, 80.7)), run_ids=("rb",))
+    a = result_row(arch="two_branch", metrics=Metrics(top1=Stat(95.5, math.nan, 90.9, 98.9)), run_ids=("ra",))
+    b = result_row(arch="local", metrics=Metrics(top1=Stat(71.6, math.nan, 62.5, 80.7)), run_ids=("rb",))
     cmp = Comparison(23.9, 15.9, 33.0, 9.5367e-07, "McNemar exact", (21, 0))
     record = comparison_record(ComparisonRow("architectures", "synthetic", 1, a, b, "test/top1", cmp))
     table = make_table("c", "C", "", [record])
@@ -361,3 +202,11 @@ def test_comparison_record():
     assert shown["test"] == "McNemar exact (only A right 21, only B right 0)"
     assert shown["verdict"] == "A better (p < 0.05)" and shown["metric"] == "test top-1 over videos (%)"
     assert table.frame["p"][0] == "9.54e-07"  # 3 significant digits in the CSV
+
+
+def test_trained_on_text_of_a_comparison():
+    assert trained_on_text(None, None) is None  # a search without refits: no column
+    assert trained_on_text("refit (full split)", "refit (full split)") == "refit (full split)"
+    assert trained_on_text("refit (full split)", "selection (no refit)") == (
+        "A: refit (full split); B: selection (no refit)"
+    )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from report_runs import RLSTM_SCORES, TSN_SCORES, frame, run, scores
+from report_runs import RLSTM_SCORES, TSN_SCORES, frame, refit_search, run, scores
 
 from rlx.report import tables
 from rlx.report.build import Report, Section, coverage_line
-from rlx.report.format import PAPER_LABEL
+from rlx.report.format import PAPER_LABEL, REFIT_OF, TRAINED_ON
 from rlx.report.html import render_html, render_markdown
 from rlx.report.load import Experiment
 from rlx.report.search import SearchedKey, SearchSpaceInfo
@@ -213,3 +213,57 @@ def test_paper_columns_say_what_the_paper_states_and_hide_where_it_has_no_number
     )
     weights = tables.fusion_table(fused_subset).frame["paper RGB weight (chosen on test)"]
     assert list(weights.fillna(0)) == [0.45, 0]  # the paper's weight: on all of UCF-101's classes only
+
+
+def test_a_refit_search_compares_the_refits_with_the_paper_and_shows_the_selection():
+    stored = {"ra": scores(RLSTM_SCORES), "ta": scores(TSN_SCORES), "na": scores(TSN_SCORES)}
+    exp = experiment(*refit_search(), stored=stored)
+    arch, cells = tables.arch_table(exp)
+    f = arch.frame
+    assert list(zip(f["stream"], f["arch"], f[TRAINED_ON], strict=True)) == [
+        ("spatial", "non-local only (R-LSTM)", "selection (no refit)"),
+        ("spatial", "two-branch", "refit (full split)"),
+        ("temporal", "two-branch", "refit (full split)"),
+        ("two-stream", "two-branch", "refit (full split)"),
+    ]
+    assert list(f["test top-1 over videos (%)"]) == pytest.approx([65.0, 85.0, 80.0, 93.0])  # the refits' numbers
+    assert list(f["runs"]) == ["na", "ra", "rf", "fr"] and list(f[REFIT_OF].fillna("")) == ["", "ta", "fa", "fu"]
+    assert list(f["trials"]) == [1, 2, 1, 1]  # a refit stands for its group's selection trials
+    assert "`selection (no refit)` rows are groups whose refit has not finished" in arch.caption
+    splits = tables.splits_table(exp).frame
+    assert list(splits[TRAINED_ON]) == ["selection (no refit)"] + ["refit (full split)"] * 3
+    assert list(splits["test top-1 over videos (%)"]) == pytest.approx([65.0, 85.0, 80.0, 93.0])
+    refit = tables.refit_table(exp)
+    r = refit.frame
+    assert list(r["paper tables use"]) == ["selection (no refit)"] + ["refit (full split)"] * 3
+    assert list(r["selection run"]) == ["na", "ta", "fa", "fu"] and list(r["refit run"].fillna("")) == [
+        "",
+        "ra",
+        "rf",
+        "fr",
+    ]
+    assert list(r["selection val/top1 (%)"]) == pytest.approx([60.0, 90.0, 80.0, 95.0])
+    assert list(r["selection: test top-1 over videos (%)"]) == pytest.approx([65.0, 70.0, 75.0, 90.0])
+    assert list(r["refit: test top-1 over videos (%)"].fillna(-1)) == pytest.approx([-1, 85.0, 80.0, 93.0])
+    assert list(r["refit - selection, test top-1 over videos (points)"].fillna(0)) == pytest.approx([0, 15, 5, 3])
+    shown = refit.display().iloc[1]  # with stored scores: each side's interval over its test videos
+    assert shown["selection: test top-1 over videos (%)"].startswith("70.0 [") and shown["refit run"] == "ra"
+    assert shown["refit: test top-1 over videos (%)"].startswith("85.0 [")
+    compared = tables.comparison_table(exp, cells).frame  # two-branch (refit) vs non-local only (no refit yet)
+    assert set(compared[TRAINED_ON]) == {"A: refit (full split); B: selection (no refit)"}
+    assert set(compared["runs A"]) == {"ra"} and set(compared["runs B"]) == {"na"}
+    assert "the paper tables use the fusions of the refits" in tables.fusion_table(exp).caption
+    board = tables.leaderboard_table(exp, []).frame
+    assert set(board["kind"]) == {"trial", "fusion"}  # refits have no validation value to rank by
+    assert tables.refit_table(ablation()) is None and TRAINED_ON not in tables.arch_table(ablation())[0].frame
+
+
+def test_the_protocol_line_heads_the_markdown_and_the_page():
+    report = Report("Report: x", ["intro"], [], "Numbers compared with the paper: refits `a`.")
+    md, page = render_markdown(report), render_html(report, Path("."))
+    assert md.startswith("# Report: x\n\n**Protocol.** Numbers compared with the paper: refits `a`.\n\nintro")
+    assert (
+        '<p class="protocol"><strong>Protocol.</strong> Numbers compared with the paper: refits <code>a</code>.' in page
+    )
+    assert page.index('class="protocol"') < page.index("<p>intro</p>")
+    assert "Protocol." not in render_markdown(Report("Report: x", ["intro"], []))

@@ -59,6 +59,9 @@ class MemorySource:
     def rows(self, subset: str) -> list[dict]:
         return [{"video_id": v, "label": label} for v, label, _ in self.videos[subset]]
 
+    def train_rows(self) -> list[dict]:
+        return self.rows("train")
+
     def _batches(self, items, size: int, views: int = 0):
         for start in range(0, len(items), size):
             chunk = items[start : start + size]

@@ -19,6 +19,7 @@ from rlx.report.ensembles import seed_pairs
 from rlx.report.format import ARCH_LABEL, METRIC_LABEL, Table, arch_label
 from rlx.report.load import Experiment
 from rlx.report.per_class import top5_videos
+from rlx.report.refit import protocol_text
 from rlx.report.selection import CellResult, choose
 
 
@@ -35,6 +36,7 @@ class Report:
     title: str
     intro: list[str]
     sections: list[Section]
+    protocol: str = ""  # which protocol the numbers compared with the paper come from (rlx.report.refit)
 
 
 def subset_tag(classes: str) -> str:
@@ -60,6 +62,9 @@ def build_report(exp: Experiment, out: Path) -> Report:
     comparisons = tables.comparison_table(exp, cells)
     if comparisons is not None:
         sections.append(Section(comparisons.title, comparisons.caption, comparisons))
+    refits = tables.refit_table(exp)
+    if refits is not None:
+        sections.append(Section(refits.title, refits.caption, refits))
 
     families, family_rows = tables.family_table(exp, cells)
     if families is not None:
@@ -151,7 +156,8 @@ def build_report(exp: Experiment, out: Path) -> Report:
     for s in sections:
         if s.table is not None:
             s.table.frame.to_csv(out / "tables" / f"{s.table.slug}.csv", index=False, float_format="%.4f")
-    return Report(f"Report: {exp.name}", [*_intro(exp), coverage_line(exp, sections)], sections)
+    protocol = protocol_text(exp.runs, tables.experiment_selection(exp))
+    return Report(f"Report: {exp.name}", [*_intro(exp), coverage_line(exp, sections)], sections, protocol)
 
 
 def coverage_line(exp: Experiment, sections: list[Section]) -> str:
@@ -180,7 +186,13 @@ def _intro(exp: Experiment) -> list[str]:
     kinds = exp.runs["kind"].value_counts()
     parts = [
         f"{kinds.get(k, 0)} {label}"
-        for k, label in (("trial", "search trials"), ("run", "single runs"), ("fusion", "two-stream fusion runs"))
+        for k, label in (
+            ("trial", "search trials"),
+            ("run", "single runs"),
+            ("fusion", "two-stream fusion runs"),
+            ("refit", "refits on the whole training split"),
+            ("fusion_refit", "fusions of refits"),
+        )
         if kinds.get(k, 0)
     ]
     lines = []

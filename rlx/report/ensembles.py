@@ -17,7 +17,7 @@ from rlx.eval.fusion import FusionError, StreamScores, align, fuse, fused_test_m
 from rlx.eval.scores import ScoresOf
 from rlx.report.coverage import same_test_set
 from rlx.report.rows import TEST_METRICS, ResultRow, metrics_from
-from rlx.report.selection import CellResult, commands
+from rlx.report.selection import CellResult, commands, joined_protocol
 from rlx.report.significance import Outcomes, outcomes_from, row_with_intervals
 
 ENSEMBLE_PARTNERS = ("nonlocal", "two_branch")  # TSN + each of these
@@ -103,6 +103,8 @@ def ensemble_rows(cells: list[CellResult], scores: ScoresOf) -> list[ResultRow]:
                 members=(tsn.row, other.row),
                 classes=tsn.row.classes,
                 coverage=same_test_set((tsn.row.coverage, other.row.coverage)),
+                protocol=joined_protocol((tsn.row.protocol, other.row.protocol)),
+                refit_of=tsn.row.refit_of + other.row.refit_of,
             )
             out.append(row_with_intervals(row, ensemble_outcomes(scores, pairs)))
     return out

@@ -8,7 +8,9 @@ Markdown and HTML ("63.6 ± 2.1 [58.0, 69.3]", "p = 0.031", short run ids).
 Columns no row has a value for are left out. A row whose test set is
 incomplete (`rlx.report.coverage`) gets a numbered mark (†1) in its first
 column and a footnote giving covered / total test videos; its CSV has the
-counts in `test videos` / `test videos left out` / `test set`.
+counts in `test videos` / `test videos left out` / `test set`. The records
+of the rows compared with the paper are in `rlx.report.paper_columns`,
+under the labels defined here.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from rlx.report.coverage import INCOMPLETE_MARK, Coverage, same_test_set
 from rlx.report.paper import PAPER_METRICS
 from rlx.report.per_class import ClassGains, FamilyRow
 from rlx.report.per_run import FusionRow, LeaderRow, is_loss
-from rlx.report.rows import Metrics, ResultRow, SplitRow, Stat, shown_insertion
+from rlx.report.refit import RefitRow
+from rlx.report.rows import Metrics, Stat, shown_insertion
 from rlx.tune.space.parse import RANGE_SAMPLERS
 
 ARCH_LABEL = {
@@ -49,8 +52,6 @@ METRIC_LABEL = {
 }
 # The paper's value, labelled with what the paper states it is (its captions say "accuracy", not which one).
 PAPER_LABEL = dict(zip(PAPER_METRICS, ('paper "accuracy", unspecified (%)', "paper mAP (%)"), strict=True))
-# Our metrics a paper value is checked against: both accuracies, as the paper does not say which it reports.
-PAPER_CHECKED = {"accuracy": ("test/top1", "test/mean_class_acc"), "mAP": ("test/mAP",)}
 INSIDE_LABEL = {
     "test/top1": "paper inside our top-1 CI",
     "test/mean_class_acc": "paper inside our mean class acc CI",
@@ -65,6 +66,10 @@ STD = " ±"  # a column "<label> ±" holds the std of column "<label>"
 CI_LOW, CI_HIGH = " CI low", " CI high"  # columns "<label> CI low/high" hold the 95 % interval of "<label>"
 WITHIN_NOISE = "within noise"
 ENSEMBLE_CHOSEN = "equal-weight average of the two models' test logits"
+# A search with refits (rlx.report.refit): how a row's runs were trained, and the selection runs they refit.
+TRAINED_ON = "trained on"
+REFIT_OF = "refit of (selected on val)"
+SELECTION, REFIT = "selection: ", "refit: "  # prefixes of the metric labels in the selection-vs-refit table
 
 
 class Kind(Enum):
@@ -242,81 +247,11 @@ def make_table(slug: str, title: str, caption: str, records: list[Record]) -> Ta
 
 
 # ---------------------------------------------------------------- one function per kind of row
-def _metrics(record: Record, metrics: Metrics, names: tuple[str, ...]) -> None:
+def add_metrics(record: Record, metrics: Metrics, names: tuple[str, ...]) -> None:
+    """Each named test metric (MLflow names) as mean ± std [interval] under its METRIC_LABEL."""
     stats = metrics.by_name()
     for name in names:
         record.add_stat(METRIC_LABEL[name], stats[name])
-
-
-def paper_inside_text(row: ResultRow | SplitRow, metric: str) -> str | None:
-    """Whether the paper's value lies inside our 95 % interval of `metric` (MLflow name); None without a value."""
-    if row.paper is None or metric not in PAPER_CHECKED[row.paper.metric]:
-        return None
-    stat = row.metrics.by_name()[metric]
-    if math.isnan(stat.mean):
-        return None
-    if not stat.has_interval:
-        return "no interval"
-    if stat.low <= row.paper.value <= stat.high:
-        return "yes"
-    return "no: above" if row.paper.value > stat.high else "no: below"
-
-
-def _paper(record: Record, row: ResultRow | SplitRow) -> None:
-    """The paper's value under the label of what it states, its source, and whether it is inside our intervals."""
-    for metric, label in PAPER_LABEL.items():
-        found = row.paper is not None and row.paper.metric == metric
-        record.add(label, row.paper.value if found else None, Kind.PERCENT)
-    record.add("paper source", row.paper.source if row.paper else None)
-    for metric, label in INSIDE_LABEL.items():
-        record.add(label, paper_inside_text(row, metric))
-
-
-def paper_hidden_note(rows: list[ResultRow] | list[SplitRow]) -> str:
-    """One line per reason the paper's numbers are not shown for some rows (" " + lines, or "")."""
-    reasons = sorted({r.paper_hidden for r in rows if r.paper_hidden})
-    return "".join(f" No paper numbers: {why}." for why in reasons)
-
-
-def rgb_weight_text(row: ResultRow) -> str | None:
-    """ "0.45 (chosen on val)"; for an ensemble each model's; None without a weight."""
-    if row.members:
-        return "per model: " + "; ".join(f"{m.arch} {rgb_weight_text(m) or '?'}" for m in row.members)
-    weights = sorted({f"{w:g}" for w in row.rgb_weights or ()})
-    return f"{', '.join(weights)} (chosen on val)" if weights else None
-
-
-def result_record(row: ResultRow) -> Record:
-    """The columns of a stream table: keys, top-1/mAP, the paper's number, the other metrics, traceability."""
-    r = Record().add("dataset", row.dataset).add("classes", row.classes or None).add("split", row.split)
-    r.add("stream", row.stream).add("arch", arch_label(row.arch)).add("T", row.T)
-    r.add("insertion", shown_insertion(row.arch, row.insertion))
-    _metrics(r, row.metrics, ("test/top1", "test/mean_class_acc", "test/mAP"))
-    _paper(r, row)
-    _metrics(r, row.metrics, ("test/top5",))
-    r.add_coverage(row.coverage)
-    r.add("RGB weight", rgb_weight_text(row) if row.stream == "two-stream" else None)
-    r.add("trials", row.trials).add("seeds", row.seeds).add("chosen", ENSEMBLE_CHOSEN if row.members else row.chosen)
-    r.add("95 % CI", row.interval)
-    return r.add("runs", " ".join(row.run_ids), Kind.RUN_IDS).add("command", row.command)
-
-
-def comparable_text(row: SplitRow) -> str:
-    n, expected = len(row.splits), row.expected_splits
-    return "yes" if n == expected else f"no: {n} of {expected} splits, not a {expected}-split mean"
-
-
-def split_record(row: SplitRow) -> Record:
-    r = Record().add("dataset", DATASET_LABEL[row.dataset]).add("classes", row.classes or None)
-    r.add("stream", row.stream).add("arch", arch_label(row.arch))
-    r.add("T", row.T).add("insertion", shown_insertion(row.arch, row.insertion))
-    r.add("splits", ", ".join(map(str, row.splits))).add("n splits", len(row.splits))
-    _metrics(r, row.metrics, ("test/top1", "test/mean_class_acc", "test/mAP"))
-    _paper(r, row)
-    _metrics(r, row.metrics, ("test/top5",))
-    r.add_coverage(row.coverage).add("comparable", comparable_text(row))
-    r.add("trials", row.trials).add("95 % CI", row.interval)
-    return r.add("runs", " ".join(row.run_ids), Kind.RUN_IDS).add("command", row.command)
 
 
 def fusion_record(row: FusionRow) -> Record:
@@ -407,13 +342,38 @@ def family_record(row: FamilyRow) -> Record:
     return r.add("command", row.command)
 
 
+def trained_on_text(a: str | None, b: str | None) -> str | None:
+    """How both sides of a comparison were trained (a search with refits): one text, or each side's; else None."""
+    if a is None and b is None:
+        return None
+    return a if a == b else f"A: {a or '?'}; B: {b or '?'}"
+
+
 def comparison_record(row: ComparisonRow) -> Record:
     """A - B: the two rows with their intervals, the difference with its interval, the test and its p-value."""
     a, b = row.a, row.b
     r = Record().add("dataset", row.dataset).add("classes", a.classes or None).add("split", row.split)
     r.add("comparison", row.what)
     r.add("model A", f"{arch_label(a.arch)} ({a.stream})").add("model B", f"{arch_label(b.arch)} ({b.stream})")
-    r.add("metric", METRIC_LABEL[row.metric])
+    r.add("metric", METRIC_LABEL[row.metric]).add(TRAINED_ON, trained_on_text(a.protocol, b.protocol))
     r.add_stat("A (%)", row.stat_a).add_stat("B (%)", row.stat_b)
     r.add_comparison("A - B (points)", row.result).add_coverage(row.coverage)
     return r.add("runs A", " ".join(a.run_ids), Kind.RUN_IDS).add("runs B", " ".join(b.run_ids), Kind.RUN_IDS)
+
+
+def refit_record(row: RefitRow) -> Record:
+    """A group of a refit search: the selection run's numbers (trained without the hold-out) beside its refit's."""
+    r = Record().add("dataset", row.dataset).add("classes", row.classes or None).add("split", row.split)
+    r.add("stream", row.stream).add("group", row.group).add("arch", arch_label(row.arch)).add("T", row.T)
+    r.add("insertion", shown_insertion(row.arch, row.insertion)).add("paper tables use", row.status)
+    if is_loss(row.metric):
+        r.add(f"selection {row.metric}", row.selection_value)
+    else:
+        r.add(f"selection {row.metric} (%)", row.selection_value, Kind.PERCENT)
+    selection, refit = row.selection.by_name(), row.refit.by_name()
+    for name in ("test/top1", "test/mean_class_acc", "test/mAP"):
+        r.add_stat(SELECTION + METRIC_LABEL[name], selection[name]).add_stat(REFIT + METRIC_LABEL[name], refit[name])
+    r.add(f"refit - selection, {METRIC_LABEL[row.main_metric].removesuffix(' (%)')} (points)", row.change, Kind.PERCENT)
+    r.add("RGB weight (chosen on val)", row.weight_rgb).add_coverage(row.coverage).add("selection runs", row.trials)
+    r.add("selection run", row.selection_run or None, Kind.RUN_IDS).add("refit run", row.refit_run, Kind.RUN_IDS)
+    return r.add("command", row.command)

@@ -23,6 +23,8 @@ from rlx.report.coverage import INCOMPLETE_MARK
 from rlx.report.format import Kind, Table
 from rlx.report.links import RunLinks
 
+PROTOCOL_HEADING = "Protocol."  # before the report's protocol line, in bold
+
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
@@ -35,6 +37,7 @@ th { background: #f0f3f7; } tr:nth-child(even) td { background: #fafafa; }
 td.cmd { font-family: monospace; font-size: 0.9em; max-width: 28em; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; display: block; }
 code { background: #f4f4f4; padding: 0 3px; }
+p.protocol { background: #f4f7fb; border-left: 4px solid #4a76a8; padding: 0.4em 0.8em; max-width: 70em; }
 """
 
 CHECK_IMAGES = """
@@ -78,7 +81,10 @@ def shown_table(table: Table, links: RunLinks | None, markup: str) -> pd.DataFra
 
 
 def render_markdown(report: Report, links: RunLinks | None = None) -> str:
-    parts = [f"# {report.title}", "", *[f"{line}\n" for line in report.intro]]
+    parts = [f"# {report.title}", ""]
+    if report.protocol:
+        parts += [f"**{PROTOCOL_HEADING}** {report.protocol}\n"]
+    parts += [f"{line}\n" for line in report.intro]
     for s in report.sections:
         parts += [f"## {s.title}", ""]
         if s.caption:
@@ -117,7 +123,10 @@ def html_table(frame: pd.DataFrame, markup: frozenset[str] = frozenset()) -> str
 
 
 def render_html(report: Report, root: Path, links: RunLinks | None = None) -> str:
-    body = [f"<h1>{html.escape(report.title)}</h1>", *[f"<p>{_inline(line)}</p>" for line in report.intro]]
+    body = [f"<h1>{html.escape(report.title)}</h1>"]
+    if report.protocol:
+        body.append(f'<p class="protocol"><strong>{PROTOCOL_HEADING}</strong> {_inline(report.protocol)}</p>')
+    body += [f"<p>{_inline(line)}</p>" for line in report.intro]
     for s in report.sections:
         body.append(f"<h2>{html.escape(s.title)}</h2>")
         if s.caption:

@@ -1,8 +1,11 @@
 """MLflow -> pandas: the finished runs of one experiment, and their artifacts on demand.
 
 One row per finished run that carries results: search trials (`rlx.kind =
-trial`), single `rlx.train` runs (`run`, or runs with no kind tag) and
-two-stream fusion runs (`fusion`). Search parent runs (`search`) are kept
+trial`), single `rlx.train` runs (`run`, or runs with no kind tag),
+two-stream fusion runs (`fusion`) and, for a search with `refit: true`
+(`rlx.tune.refit`), the refits of the selected trials on the whole training
+split (`refit`, tag `rlx.refit_of`) and their fusions (`fusion_refit`,
+grouped by `rlx.fusion.group`). Search parent runs (`search`) are kept
 apart: they hold the search space and the command. Params keep their dotted
 names (strings in MLflow, converted here where the report computes with
 them); metrics their slash names, at their last logged value.
@@ -29,7 +32,9 @@ from rlx.tracking import (
     metric_history,
 )
 
-RESULT_KINDS = ("trial", "run", "fusion")
+SELECTION_KINDS = ("trial", "run", "fusion")  # what a search chooses among (and single runs)
+REFIT_KINDS = ("refit", "fusion_refit")  # rlx.tune.refit: the chosen configurations on the whole training split
+RESULT_KINDS = SELECTION_KINDS + REFIT_KINDS
 STREAM_OF_MODALITY = {"rgb": "spatial", "flow": "temporal", "two_stream": "two-stream"}
 
 
@@ -88,12 +93,18 @@ class Experiment:
 
     @property
     def results(self) -> pd.DataFrame:
-        """Trials and single runs (not fusion runs)."""
-        return self.runs[self.runs["kind"] != "fusion"]
+        """Trials and single runs (not fusion runs, not refits)."""
+        return self.runs[self.runs["kind"].isin(("trial", "run"))]
 
     @property
     def fusions(self) -> pd.DataFrame:
+        """The selection stage's fusion runs (not the fusions of refits)."""
         return self.runs[self.runs["kind"] == "fusion"]
+
+    @property
+    def selection_runs(self) -> pd.DataFrame:
+        """Everything but the refits: the runs a search ranks and chooses among."""
+        return self.runs[self.runs["kind"].isin(SELECTION_KINDS)]
 
 
 def load_experiment(name: str, tracking_uri: str, cache_dir: Path) -> Experiment:
@@ -121,7 +132,9 @@ def _row(record: RunRecord) -> dict[str, Any]:
     row: dict[str, Any] = {
         "run_id": record.run_id,
         "kind": t.get("rlx.kind", "run"),
-        "group": t.get("rlx.group", ""),
+        # A fusion refit's group is its pair's (`rlx.fusion.group`): its `rlx.group` is "".
+        "group": t.get("rlx.group") or t.get("rlx.fusion.group", ""),
+        "refit_of": t.get("rlx.refit_of", ""),
         "command": t.get("rlx.command", ""),
         "parent": t.get("mlflow.parentRunId", ""),
         "pairing": t.get("rlx.fusion.pairing", ""),

@@ -99,6 +99,8 @@ class ResultRow:
     classes: str = ""  # the logged `data.classes` of a class subset; "" for all classes
     coverage: Coverage = Coverage()  # the test videos the metrics cover, of the test set's
     paper_hidden: str | None = None  # why the paper's number is not shown (rlx.report.paper.why_no_paper)
+    protocol: str | None = None  # a search with refits: how the runs were trained (rlx.report.refit); else None
+    refit_of: tuple[str, ...] = ()  # refit runs: the selection runs (chosen on validation) they are refits of
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ class SplitRow:
     classes: str = ""
     coverage: Coverage = Coverage()  # summed over the splits' test sets
     paper_hidden: str | None = None
+    protocol: str | None = None  # the splits' protocols (rlx.report.refit), "; "-joined; None without refits
 
 
 def arch_rank(arch: str) -> int:

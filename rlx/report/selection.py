@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
@@ -29,6 +30,9 @@ DEFAULT_T, DEFAULT_INSERT = 8, "conv5_2"  # the paper's, where a table does not 
 CELL_KEYS = ["dataset", "classes", "split", "stream", "arch", "T", "insertion"]
 MODEL_KEYS = ["dataset", "classes", "split", "stream", "arch"]  # a model: the cells a sweep varies T or insertion in
 SPLIT_DATASETS = ("ucf101", "hmdb51", "charades")  # the datasets with official splits (the paper's Tables 6-8)
+# Columns `rlx.report.refit.paper_runs` adds in a search with refits: how a run was trained (its row's
+# `trained on`) and how many selection runs it stands for (a refit: its group's).
+PROTOCOL, SELECTION_TRIALS = "protocol", "selection_trials"
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,7 @@ def cell_results(frame: pd.DataFrame, sel: Selection) -> list[CellResult]:
     out = []
     for (dataset, classes, split, stream, arch, segments, insertion), cell in frame.groupby(CELL_KEYS, sort=True):
         chosen = choose(cell, sel)
+        refit = PROTOCOL in chosen  # a search with refits (rlx.report.refit.paper_runs)
         weights = None
         if stream == "two-stream":
             weights = tuple(float(w) for w in metric_values(chosen, "fusion/weight_rgb").dropna())
@@ -132,7 +137,7 @@ def cell_results(frame: pd.DataFrame, sel: Selection) -> list[CellResult]:
             T=segments,
             insertion=insertion,
             metrics=metrics_from({m: 100 * metric_values(chosen, m) for m in TEST_METRICS}),
-            trials=len(cell),
+            trials=int(cell[SELECTION_TRIALS].sum()) if refit else len(cell),
             seeds=len(chosen),
             chosen=varying(cell, chosen) or None,
             run_ids=tuple(chosen["run_id"]),
@@ -140,6 +145,8 @@ def cell_results(frame: pd.DataFrame, sel: Selection) -> list[CellResult]:
             rgb_weights=weights,
             classes=classes,
             coverage=runs_coverage(r for _, r in chosen.iterrows()),
+            protocol="; ".join(sorted(set(chosen[PROTOCOL]))) if refit else None,
+            refit_of=tuple(r for r in chosen["refit_of"] if r) if refit else (),
         )
         out.append(CellResult(row, chosen))
     return out
@@ -156,6 +163,12 @@ def with_paper(row: ResultRow, prefer: tuple[str, ...]) -> ResultRow:
     metric = "accuracy" if math.isnan(row.metrics.mAP.mean) else "mAP"
     found = paper_value(row.dataset, row.split, row.stream, row.arch, row.T, row.insertion, metric, prefer)
     return replace(row, paper=found)
+
+
+def joined_protocol(protocols: Iterable[str | None]) -> str | None:
+    """The distinct protocols of rows put together (splits, an ensemble's models), "; "-joined; None: no refits."""
+    parts = sorted({p for text in protocols if text for p in text.split("; ")})
+    return "; ".join(parts) or None
 
 
 def split_rows(cells: list[CellResult]) -> list[SplitRow]:
@@ -193,6 +206,7 @@ def split_rows(cells: list[CellResult]) -> list[SplitRow]:
                 classes=classes,
                 coverage=over_splits(c.row.coverage for c in by_split),
                 paper_hidden=hidden,
+                protocol=joined_protocol(c.row.protocol for c in by_split),
             )
         )
     # Rows of an arch without R-LSTM tie on the insertion point: it is not shown (kept in first-seen order).

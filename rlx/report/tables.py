@@ -21,6 +21,7 @@ from rlx.report.comparisons import comparison_rows
 from rlx.report.ensembles import ensemble_rows
 from rlx.report.format import (
     PAPER_CAPTION,
+    TRAINED_ON,
     Table,
     boundary_record,
     comparison_record,
@@ -29,14 +30,14 @@ from rlx.report.format import (
     gain_records,
     leader_record,
     make_table,
-    paper_hidden_note,
-    result_record,
-    split_record,
+    refit_record,
 )
 from rlx.report.load import Experiment
 from rlx.report.paper import NO_RLSTM
+from rlx.report.paper_columns import paper_hidden_note, result_record, split_record
 from rlx.report.per_class import ClassGains, FamilyRow, class_gains, family_rows
 from rlx.report.per_run import fusion_rows, leaderboard_rows
+from rlx.report.refit import REFITTED, SELECTION_ONLY, has_refits, paper_runs, refit_rows
 from rlx.report.rows import ResultRow, arch_rank, stream_rank
 from rlx.report.search import SearchedKey
 from rlx.report.selection import (
@@ -67,13 +68,30 @@ def experiment_selection(exp: Experiment) -> Selection:
     return selection(exp.space, exp.runs.columns)
 
 
+def paper_frame(exp: Experiment) -> pd.DataFrame:
+    """The runs the tables compared with the paper choose among: with refits, the refits of the selected trials."""
+    return paper_runs(exp.runs, experiment_selection(exp))
+
+
+def refit_note(exp: Experiment) -> str:
+    """The caption's sentence on the refit protocol (" ..."), or "" for an experiment without refits."""
+    if not has_refits(exp.runs):
+        return ""
+    return (
+        f" `{TRAINED_ON}`: `{REFITTED}` rows are the refits on the whole training split of the configurations "
+        "selected on the validation hold-out (`refit of` names the selected runs; see `Selection (hold-out) vs "
+        f"refit (full split)`); `{SELECTION_ONLY}` rows are groups whose refit has not finished: trained "
+        "without the hold-out."
+    )
+
+
 def _model_order(row: ResultRow) -> tuple:
     return row.dataset, row.classes, row.split, stream_rank(row.stream), arch_rank(row.arch)
 
 
 def arch_table(exp: Experiment) -> tuple[Table, list[CellResult]]:
     """Tables 2 and 4: architecture × stream at the paper's T and insertion point, with the TSN ensembles."""
-    cells = cells_with_intervals(cell_results(hold_defaults(exp.runs), experiment_selection(exp)), exp.scores)
+    cells = cells_with_intervals(cell_results(hold_defaults(paper_frame(exp)), experiment_selection(exp)), exp.scores)
     rows = sorted(
         [c.row for c in cells] + ensemble_rows(cells, exp.scores), key=lambda r: (*_model_order(r), r.T, r.insertion)
     )
@@ -84,7 +102,7 @@ def arch_table(exp: Experiment) -> tuple[Table, list[CellResult]]:
         "two models' stored test logits (paired by seed). " + INTERVALS + " " + PAPER_CAPTION
     )
     rows = [with_paper(r, ("Table 2", "Table 4")) for r in rows]
-    caption += paper_hidden_note(rows)
+    caption += paper_hidden_note(rows) + refit_note(exp)
     records = [result_record(r) for r in rows]
     return make_table("architectures", "Architectures × streams (Tables 2 and 4)", caption, records), cells
 
@@ -92,7 +110,8 @@ def arch_table(exp: Experiment) -> tuple[Table, list[CellResult]]:
 def sweep_table(exp: Experiment, key: Literal["T", "insertion"]) -> tuple[Table, list[ResultRow]] | None:
     """Table 3 (key T) or Table 5 (key insertion): the models the experiment varies that key for."""
     other, preferred = ("insertion", DEFAULT_INSERT) if key == "T" else ("T", DEFAULT_T)
-    frame = exp.runs if key == "T" else exp.runs[~exp.runs["arch"].isin(NO_RLSTM)]
+    runs = paper_frame(exp)
+    frame = runs if key == "T" else runs[~runs["arch"].isin(NO_RLSTM)]
     frame = hold(frame, MODEL_KEYS, other, preferred) if len(frame) else frame
     varied = [sub for _, sub in frame.groupby(MODEL_KEYS, sort=True) if sub[key].nunique() > 1] if len(frame) else []
     if not varied:
@@ -105,7 +124,8 @@ def sweep_table(exp: Experiment, key: Literal["T", "insertion"]) -> tuple[Table,
             "segments",
             "Number of segments T (Table 3)",
             f"Test accuracy against T, the R-LSTM after {DEFAULT_INSERT} where present. {INTERVALS} {PAPER_CAPTION}"
-            + paper_hidden_note(rows),
+            + paper_hidden_note(rows)
+            + refit_note(exp),
             [result_record(r) for r in rows],
         ), rows
     ordered = sorted((c.row for c in cells), key=lambda r: (*_model_order(r), r.insertion))
@@ -115,14 +135,16 @@ def sweep_table(exp: Experiment, key: Literal["T", "insertion"]) -> tuple[Table,
         "R-LSTM insertion point (Table 5)",
         f"Test accuracy against where the R-LSTM is inserted, at T = {DEFAULT_T} where present. {INTERVALS} "
         + PAPER_CAPTION
-        + paper_hidden_note(rows),
+        + paper_hidden_note(rows)
+        + refit_note(exp),
         [result_record(r) for r in rows],
     ), rows
 
 
 def splits_table(exp: Experiment) -> Table | None:
     """Tables 6-8: per dataset, the mean over the official splits present (their number shown)."""
-    frame = exp.runs[exp.runs["dataset"].isin(SPLIT_DATASETS)]
+    runs = paper_frame(exp)
+    frame = runs[runs["dataset"].isin(SPLIT_DATASETS)]
     if not len(frame):
         return None
     cells = cell_results(hold_defaults(frame), experiment_selection(exp))
@@ -133,7 +155,7 @@ def splits_table(exp: Experiment) -> Table | None:
         "in `comparable`. Charades has one split (its validation set); its metric is mAP. [low, high]: the "
         "95 % percentile bootstrap interval of the mean over splits, each split's test videos resampled on "
         f"their own ({RESAMPLES} resamples, seed {SEED} + the split's position); the std over splits is not "
-        "part of it. " + PAPER_CAPTION + paper_hidden_note(rows)
+        "part of it. " + PAPER_CAPTION + paper_hidden_note(rows) + refit_note(exp)
     )
     if any(r.paper is not None and r.paper.not_this_model for r in rows):
         caption += (
@@ -153,6 +175,11 @@ def fusion_table(exp: Experiment) -> Table | None:
         "The test number at the chosen weight carries its 95 % interval (bootstrap over the fused run's "
         "stored test scores)."
     )
+    if has_refits(exp.runs):
+        caption += (
+            " These are the selection stage's fusions (streams trained without the hold-out); the paper tables "
+            "use the fusions of the refits at these weights (`Selection (hold-out) vs refit (full split)`)."
+        )
     return make_table(
         "fusion",
         "Two-stream fusion weights",
@@ -174,11 +201,13 @@ def leaderboard_table(exp: Experiment, searched: list[SearchedKey]) -> Table:
         "two-stream rows. Test metrics carry their 95 % interval (bootstrap over the run's test videos) "
         "where the run stored its scores."
     )
+    if has_refits(exp.runs):
+        caption += " Refits have no validation metric and are not ranked: see `Selection (hold-out) vs refit`."
     return make_table(
         "leaderboard",
         "Leaderboard of all runs",
         caption,
-        [leader_record(r) for r in leaderboard_rows(exp.runs, searched, sel, exp.scores)],
+        [leader_record(r) for r in leaderboard_rows(exp.selection_runs, searched, sel, exp.scores)],
     )
 
 
@@ -254,3 +283,24 @@ def comparison_table(exp: Experiment, cells: list[CellResult]) -> Table | None:
         "are compared."
     )
     return make_table("comparisons", "Paired comparisons (significance)", caption, [comparison_record(r) for r in rows])
+
+
+def refit_table(exp: Experiment) -> Table | None:
+    """Selection vs refit: each group's run chosen on validation (hold-out numbers) beside its refit's numbers."""
+    sel = experiment_selection(exp)
+    rows = refit_rows(exp.runs, sel, exp.scores)
+    if not rows:
+        return None
+    caption = (
+        "The refit protocol (`refit: true` in the search space): each group's trials were trained on the "
+        "official training split less the validation hold-out, and the best by "
+        f"{sel.metric} ({sel.mode}) was chosen — `selection run`, with its validation value and its test numbers "
+        "as trained without the hold-out; that configuration was then trained again on the whole training "
+        "split — `refit run` (its tag `rlx.refit_of` names the selection run: the report chooses nothing "
+        "again). Two-stream rows: the selection stage's fusion and the fusion of the two refits at the RGB "
+        f"weight chosen on validation. The paper tables use the refit; a group whose refit has not finished "
+        f"(`{SELECTION_ONLY}`) shows its best selection run and stands in the paper tables with its "
+        "selection runs. Test numbers carry their 95 % interval (bootstrap over the run's test videos) where "
+        "the run stored its scores; `refit - selection` is not a paired test."
+    )
+    return make_table("refit", "Selection (hold-out) vs refit (full split)", caption, [refit_record(r) for r in rows])

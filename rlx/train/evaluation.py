@@ -1,7 +1,7 @@
 """What a run measures: metrics of a prediction pass, and the final test protocol.
 
 The final evaluation runs the paper's protocol (`eval.*` views, logits
-averaged; Charades: max over clips) over the test split and the validation
+averaged; Charades: averaged per clip, max over clips) over the test split and the validation
 hold-out in one pass, computes the test metrics, and leaves the per-video
 scores (and a confusion matrix) with the tracker for fusion and reports.
 `test/videos` says how many test videos the test metrics cover: the test

@@ -119,7 +119,7 @@ def fit(
         seed_everything(cfg.train.seed, epoch, rank)
         if rank == 0:
             note(store.folder, f"epoch {epoch} started")
-        beat = heartbeat(rank, f"[{name}] epoch {epoch}/{epochs}", len(data.rows("train")) // world)
+        beat = heartbeat(rank, f"[{name}] epoch {epoch}/{epochs}", len(data.train_rows()) // world)
         batches = data.train_batches(epoch - 1, rank, world)
         stats = train_one_epoch(model, batches, optimizer, data.normalizer, opts, on_step=beat)
         scheduler.step()

@@ -39,8 +39,7 @@ SEEK_MODE = "approximate"  # see the module doc
 def require() -> Any:
     """torchcodec's `VideoDecoder` class, or a RuntimeError saying how to get it (or to pick another decoder)."""
     try:
-        # ~3 s (it imports torch): only runs that chose this decoder pay it.
-        from torchcodec.decoders import VideoDecoder  # noqa: PLC0415
+        from torchcodec.decoders import VideoDecoder  # noqa: PLC0415  (3.1 s with torch: only its users pay)
     except Exception as err:  # noqa: BLE001 - ImportError, or RuntimeError when FFmpeg's libraries are missing
         raise RuntimeError(
             "data.decoder = 'torchcodec' but torchcodec cannot be loaded: "
