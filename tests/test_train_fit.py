@@ -85,6 +85,17 @@ class MemorySource:
         return self._batches(self.videos["test"] + self.videos["val"], 4, self.views)
 
 
+class ChattySource(MemorySource):
+    """MemorySource whose first training batch of every epoch carries a decoder message."""
+
+    def train_batches(self, epoch: int, rank: int, world: int):
+        for i, batch in enumerate(super().train_batches(epoch, rank, world)):
+            n = len(batch["label"])
+            batch["decoder_messages"] = np.array([1 if i == 0 else 0] + [0] * (n - 1))
+            batch["decoder_log"] = np.array([f"e{epoch}.avi: damaged" if i == 0 else ""] + [""] * (n - 1), dtype=object)
+            yield batch
+
+
 class ListTracker:
     def __init__(self) -> None:
         self.metrics: list[tuple[int, dict]] = []
@@ -203,3 +214,12 @@ def test_rank_0_prints_heartbeats_inside_epochs_and_the_test(tmp_path, capfd, mo
         "[hb] test: 6/6 videos",
     ]
     assert any(ln.startswith("[hb] epoch 1/1: loss=") for ln in lines)
+
+
+def test_decoder_messages_are_counted_per_epoch_and_written_to_the_runs_decoder_log(tmp_path, capfd):
+    tracker = ListTracker()
+    fit(cfg(**{"optim.epochs": 2}), ChattySource(), FolderStore(tmp_path / "run"), tracker, name="r")
+    assert [m["data/decoder_messages"] for _, m in tracker.metrics if "train/loss" in m] == [1, 1]
+    text = (tmp_path / "run" / "decoder.log").read_text().splitlines()
+    assert text == ["epoch 1", "e0.avi: damaged", "epoch 2", "e1.avi: damaged"]
+    assert "damaged" not in capfd.readouterr().out

@@ -64,6 +64,15 @@ def test_training_reduces_loss_and_counts_videos_and_skips():
     assert 0.0 <= last.data_wait_fraction < 1.0
 
 
+def test_an_epoch_counts_the_decoder_messages_and_keeps_their_text():
+    batches = toy_batches(n_batches=3)
+    for i, batch in enumerate(batches):  # the first row carries a decode batch's messages
+        batch["decoder_messages"] = np.array([i, 0, 0, 0, 0, 0, 0, 0])
+        batch["decoder_log"] = np.array(["x.avi: damaged\nx.avi: damaged" if i == 2 else ""] + [""] * 7, dtype=object)
+    stats = train_one_epoch(MeanPool(), batches, torch.optim.SGD(MeanPool().parameters(), lr=0.1), IDENTITY, CPU)
+    assert stats.decoder_messages == 3 and stats.decoder_log == ["x.avi: damaged\nx.avi: damaged"]
+
+
 def test_gradient_clipping_bounds_the_update():
     model = MeanPool()
     before = [p.detach().clone() for p in model.parameters()]

@@ -131,11 +131,14 @@ def fit(
             **evaluation_metrics(val, "val", cfg.data.multilabel),
             "train/lr": scheduler.get_last_lr()[0],
             "data/skipped": stats.skipped,
+            "data/decoder_messages": stats.decoder_messages,
             "data/wait_fraction": stats.data_wait_fraction,
             "time/epoch_s": stats.seconds,
         }
         if tracker is not None:
             tracker.log_metrics({**metrics, **(monitor.metrics() if monitor else {})}, step=epoch)
+        if rank == 0 and stats.decoder_log:  # the decoders' C output: in the run's folder, not on the console
+            note(store.folder, f"epoch {epoch}\n" + "\n".join(stats.decoder_log), "decoder.log")
         if rank == 0:
             write_line(epoch_line(name, metrics, epochs, epoch - start_epoch, time.perf_counter() - started))
         if epoch == epochs:
@@ -182,10 +185,10 @@ def _state_writer(model, optimizer, scheduler, epoch: int, metrics: dict[str, fl
     return lambda folder: save_state(folder, model, optimizer, scheduler, epoch, metrics)
 
 
-def note(folder: Path, line: str) -> None:
-    """Append to the run's progress log (`<storage>/<name>/progress.log`): what ran, across restarts."""
+def note(folder: Path, line: str, log_file: str = "progress.log") -> None:
+    """Append to a log of the run's folder: `progress.log` (what ran, across restarts), `decoder.log`, ..."""
     folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "progress.log").open("a") as fh:
+    with (folder / log_file).open("a") as fh:
         fh.write(line + "\n")
 
 

@@ -61,6 +61,8 @@ class EpochStats:
     seconds: float = 0.0
     data_wait_seconds: float = 0.0
     skipped: int = 0
+    decoder_messages: int = 0  # lines the decoders printed from C, all ranks
+    decoder_log: list[str] = field(default_factory=list)  # their text, this rank's batches
 
     @property
     def data_wait_fraction(self) -> float:
@@ -138,11 +140,14 @@ def train_one_epoch(
     """
     model.train()
     start = time.perf_counter()
-    loss_sum = correct = videos = steps = skipped = 0.0
+    loss_sum = correct = videos = steps = skipped = messages = 0.0
     wait = 0.0
+    decoder_log: list[str] = []
     for batch, waited in _timed(batches):
         wait += waited
         skipped += int(np.sum(batch.get("skipped", 0)))
+        messages += int(np.sum(batch.get("decoder_messages", 0)))
+        decoder_log.extend(str(text) for text in batch.get("decoder_log", ()) if text)
         frames = batch["frames"]
         if len(frames) == 0:
             continue
@@ -163,7 +168,9 @@ def train_one_epoch(
         steps += 1
         if on_step is not None:
             on_step(int(videos), loss.item())
-    loss_sum, correct, videos, skipped = _global_sum([loss_sum, correct, videos, skipped], opts.device)
+    loss_sum, correct, videos, skipped, messages = _global_sum(
+        [loss_sum, correct, videos, skipped, messages], opts.device
+    )
     return EpochStats(
         loss=loss_sum / max(videos, 1),
         top1=None if opts.multilabel else correct / max(videos, 1),
@@ -172,6 +179,8 @@ def train_one_epoch(
         seconds=time.perf_counter() - start,
         data_wait_seconds=wait,
         skipped=int(skipped),
+        decoder_messages=int(messages),
+        decoder_log=decoder_log,
     )
 
 

@@ -37,6 +37,7 @@ def decode_batch(batch: Mapping[str, Any], spec: PipelineSpec, epoch: int = 0, s
     frames: list[np.ndarray] = []
     targets: list[np.ndarray] = []
     failures: list[tuple[str, str]] = []
+    messages: list[str] = []  # what the decoders printed from C: counted and logged by the run, not printed
     ids = [str(v) for v in batch["video_id"]]
     by_action = "action" in batch
     for i, video_id in enumerate(ids):
@@ -46,17 +47,17 @@ def decode_batch(batch: Mapping[str, Any], spec: PipelineSpec, epoch: int = 0, s
                 action = int(batch["action"][i])
                 rng = video_rng(spec.seed, epoch, video_id if action < 0 else f"{video_id}#{action}")
                 actions, duration = batch["actions"][i], float(batch["duration"][i])
-                clip, target = load_action(spec, path, num_frames, rng, actions, action, duration)
+                clip, target = load_action(spec, path, num_frames, rng, actions, action, duration, messages)
                 targets.append(target)
             else:
-                clip = load_video(spec, path, num_frames, video_rng(spec.seed, epoch, video_id))
+                clip = load_video(spec, path, num_frames, video_rng(spec.seed, epoch, video_id), messages)
             frames.append(clip)
             kept.append(i)
         except DecodeError as err:
             log.warning("skipping video %s: %s", video_id, err)
             failures.append((video_id, str(err)))
     record_skips(skip_log, failures)
-    out = _assemble(batch, spec, kept, frames, ids, len(failures))
+    out = _assemble(batch, spec, kept, frames, ids, len(failures), messages)
     if by_action:
         out["labels"] = np.stack(targets) if targets else np.zeros((0, spec.num_classes), np.float32)  # (B, K)
     return out
@@ -69,8 +70,10 @@ def _assemble(
     frames: list[np.ndarray],
     ids: list[str],
     skipped: int,
+    messages: list[str],
 ) -> Batch:
-    """The output columns of the `kept` rows; `skipped` goes on the first row."""
+    """The output columns of the `kept` rows; `skipped` and the decoder messages (count and text) go on the first
+    row."""
     b = len(kept)
     out: Batch = {
         # (B, [V,] T, L·C, S, S)
@@ -78,9 +81,13 @@ def _assemble(
         "label": np.asarray([int(batch["label"][i]) for i in kept], dtype=np.int64).reshape(b),
         "video_id": np.asarray([ids[i] for i in kept], dtype=object).reshape(b),
         "skipped": np.zeros(b, dtype=np.int32),
+        "decoder_messages": np.zeros(b, dtype=np.int32),
+        "decoder_log": np.asarray([""] * b, dtype=object).reshape(b),
     }
     if b:
         out["skipped"][0] = skipped
+        out["decoder_messages"][0] = len(messages)
+        out["decoder_log"][0] = "\n".join(messages)
     if spec.multilabel:
         hot = np.zeros((b, spec.num_classes), dtype=np.float32)  # (B, K)
         for row, i in enumerate(kept):

@@ -56,7 +56,9 @@ def count_frames(source: Path, modality: Modality, decoder: str = DataConfig.dec
     return video_info(source, decoder).num_frames
 
 
-def load_video(spec: PipelineSpec, path: str, num_frames: int, rng: np.random.Generator) -> np.ndarray:
+def load_video(
+    spec: PipelineSpec, path: str, num_frames: int, rng: np.random.Generator, messages: list[str] | None = None
+) -> np.ndarray:
     """Sample, decode and augment one video -> uint8 `spec.frame_shape()`; raises DecodeError.
 
     All snippet frames are decoded in one call (each distinct frame once) and
@@ -64,10 +66,11 @@ def load_video(spec: PipelineSpec, path: str, num_frames: int, rng: np.random.Ge
     and decoding are bounded by `spec.decode_timeout_s` (a stuck decoder is this
     video's DecodeError). What the decoder prints from C is captured: logged at
     INFO with its count (not on the console), and its first line added to the
-    video's DecodeError.
+    video's DecodeError; `messages`, when given, receives them as "<file>: <line>"
+    (`decode_batch` counts them and hands them to the run's `decoder.log`).
     """
     source = Path(spec.videos_root) / path
-    return _guarded(lambda: _load(spec, source, num_frames, rng), spec, source)
+    return _guarded(lambda: _load(spec, source, num_frames, rng), spec, source, messages)
 
 
 def load_action(
@@ -78,6 +81,7 @@ def load_action(
     actions: np.ndarray,
     action: int,
     duration: float,
+    messages: list[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One Charades training sample: T snippets inside one annotated action -> (frames, multi-hot target).
 
@@ -95,10 +99,12 @@ def load_action(
     table = np.asarray(actions, dtype=np.float64).reshape(-1, 3)  # (S·3,) -> (S, 3): class, start, end
     if not len(table) or action >= len(table):
         raise ValueError(f"{source}: action {action} of a video with {len(table)} actions")
-    return _guarded(lambda: _load_action(spec, source, num_frames, rng, table, action, duration), spec, source)
+    return _guarded(
+        lambda: _load_action(spec, source, num_frames, rng, table, action, duration), spec, source, messages
+    )
 
 
-def _guarded(load, spec: PipelineSpec, source: Path):
+def _guarded(load, spec: PipelineSpec, source: Path, messages: list[str] | None = None):
     """`load()` bounded by `spec.decode_timeout_s`, the decoder's C messages captured and logged."""
     failed: DecodeError | None = None
     with capture_messages() as lines:
@@ -108,6 +114,8 @@ def _guarded(load, spec: PipelineSpec, source: Path):
             failed = err
     if lines:
         log.info("%d decoder message(s) while decoding %s: %s", len(lines), source, " | ".join(lines[:5]))
+        if messages is not None:
+            messages.extend(f"{source}: {line}" for line in lines)
     if failed is not None:
         reason = f"{failed.reason} (decoder: {lines[0]})" if lines else failed.reason
         raise DecodeError(failed.path, reason) from failed
