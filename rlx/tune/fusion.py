@@ -24,7 +24,7 @@ from ray import tune
 
 from rlx.eval.fusion import align, fuse, fused_test_metrics, search_weight
 from rlx.eval.scores import read_scores, write_scores
-from rlx.tracking import child_runs, download_artifact, find_run, open_run, run_record
+from rlx.tracking import RunRecord, child_runs, download_artifact, find_run, open_run, run_record
 from rlx.tune.run import driver_resources
 from rlx.tune.space import Group, SearchSpace
 
@@ -203,13 +203,7 @@ def fuse_pair(job: FusionJob, ctx: FusionContext) -> dict[str, float]:
         }
         rgb = run_record(job.rgb_run, tracking_uri=ctx.tracking_uri)
         flow = run_record(job.flow_run, tracking_uri=ctx.tracking_uri)
-        # The fused test covers the videos both streams scored (align checks they are the same), so what each
-        # stream's data left out is the pair's: the larger count, should the two runs' counts differ.
-        metrics["test/videos"] = len(aligned["test"][0].labels)
-        for excluded in ("data/excluded/train", "data/excluded/val", "data/excluded/test"):
-            counts = [r.metrics[excluded] for r in (rgb, flow) if excluded in r.metrics]
-            if counts:
-                metrics[excluded] = max(counts)
+        metrics.update(pair_coverage(rgb, flow, len(aligned["test"][0].labels)))
         tracker = open_run(
             ctx.experiment,
             key,
@@ -253,6 +247,20 @@ def fuse_pair(job: FusionJob, ctx: FusionContext) -> dict[str, float]:
         result.test_metric_at_test_optimal,
     )
     return metrics
+
+
+def pair_coverage(rgb: RunRecord, flow: RunRecord, test_videos: int) -> dict[str, float]:
+    """`test/videos` and `data/excluded/*` of a fused pair.
+
+    The fused test covers the videos both streams scored (`align` checks they are the same), so what each
+    stream's data left out is the pair's: the larger count, should the two runs' counts differ.
+    """
+    out = {"test/videos": float(test_videos)}
+    for excluded in ("data/excluded/train", "data/excluded/val", "data/excluded/test"):
+        counts = [r.metrics[excluded] for r in (rgb, flow) if excluded in r.metrics]
+        if counts:
+            out[excluded] = max(counts)
+    return out
 
 
 def fusion_trial(config: dict[str, Any], ctx: FusionContext) -> None:

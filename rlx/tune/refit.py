@@ -36,7 +36,7 @@ from rlx.eval.fusion import align, fuse, fused_test_metrics
 from rlx.eval.scores import read_scores, write_scores
 from rlx.tracking import RunRecord, child_runs, download_artifact, find_run, open_run, run_record
 from rlx.train.prepare import prepare_dataset
-from rlx.tune.fusion import FusionContext
+from rlx.tune.fusion import FusionContext, pair_coverage
 from rlx.tune.run import TrialBase, driver_resources, trial_driver
 from rlx.tune.space import Group, SearchSpace
 
@@ -115,8 +115,11 @@ def fuse_refit_pair(group: str, rgb: RunRecord, flow: RunRecord, weight_rgb: flo
         }
         (rgb_frame, classes), (flow_frame, flow_classes) = tables["rgb"], tables["flow"]
         test = align(rgb_frame, flow_frame, classes, flow_classes, "test")
-        metrics = {"fusion/weight_rgb": weight_rgb, **fused_test_metrics(test, weight_rgb)}
-        metrics["test/videos"] = len(test[0].labels)
+        metrics = {
+            "fusion/weight_rgb": weight_rgb,
+            **fused_test_metrics(test, weight_rgb),
+            **pair_coverage(rgb, flow, len(test[0].labels)),
+        }
         tracker = open_run(
             ctx.experiment,
             key,
