@@ -9,41 +9,18 @@ the marks, `--screenshot` shows the page is not blank.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import matplotlib.image
 import numpy as np
 import pytest
+from browser import BROWSER, FLAGS, NO_BROWSER
 from test_report_build import build_families
 
 from rlx.report.__main__ import main
 
-BROWSER = next(
-    (
-        p
-        for p in (
-            shutil.which("chromium"),
-            "/usr/bin/chromium",
-            shutil.which("chromium-browser"),
-            shutil.which("google-chrome"),
-        )
-        if p and Path(p).is_file()
-    ),
-    None,
-)
-pytestmark = pytest.mark.skipif(BROWSER is None, reason="no Chromium installed (apt-get install chromium)")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = pytest.mark.skipif(BROWSER is None, reason=NO_BROWSER)
 
 
 def chromium(tmp_path: Path, *args: str) -> str:

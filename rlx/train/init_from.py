@@ -25,7 +25,8 @@ import torch
 from torch import nn
 
 from rlx.config import ModelConfig
-from rlx.train.checkpoint import STATE_FILE, load_state, unwrap
+from rlx.models.backbones import read_state_dict
+from rlx.train.checkpoint import STATE_FILE, unwrap
 from rlx.train.interfaces import Tracker
 from rlx.train.progress import write_line
 
@@ -84,8 +85,7 @@ def checkpoint_file(source: str | Path) -> Path:
 def init_whole_network(model: nn.Module, source: str | Path, *, strict: bool = True) -> InitAccount:
     """Initialise `model` (before DDP wrapping or after) from the checkpoint at `source`; see the module doc."""
     path = checkpoint_file(source)
-    state = load_state(path.parent).model if path.name == STATE_FILE else torch.load(path, weights_only=True)
-    state = {k.removeprefix("module."): v for k, v in state.items()}
+    state = read_state_dict(path)  # weights_only; a training state's "model" entry; DDP's `module.` stripped
     target = unwrap(model).state_dict()
     account = InitAccount(str(path))
     updates: dict[str, torch.Tensor] = {}

@@ -104,8 +104,9 @@ def fuse_refit_pair(group: str, rgb: RunRecord, flow: RunRecord, weight_rgb: flo
     """One refit pair fused at a given weight, recorded as an MLflow run (idempotent, keyed by the two runs)."""
     key = f"{FUSION_REFIT}-{rgb.run_id}-{flow.run_id}"
     existing = find_run(ctx.experiment, key, tracking_uri=ctx.tracking_uri)
-    if existing is not None and run_record(existing.run_id, ctx.tracking_uri).status == "FINISHED":
-        return dict(run_record(existing.run_id, ctx.tracking_uri).metrics)
+    record = run_record(existing.run_id, ctx.tracking_uri) if existing is not None else None
+    if record is not None and record.status == "FINISHED":  # a resumed search: fused already
+        return dict(record.metrics)
     with tempfile.TemporaryDirectory() as tmp:
         tables = {
             stream: read_scores(

@@ -19,7 +19,6 @@ import functools
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -28,27 +27,16 @@ import threading
 import time
 import urllib.request
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
+from browser import BROWSER, FLAGS, NO_BROWSER
 from test_report_build import RLSTM_SCORES, TSN_SCORES, _trial
 
 from rlx.tracking import experiment_id, open_run
 
-BROWSER = next((p for p in (shutil.which("chromium"), "/usr/bin/chromium") if p and Path(p).is_file()), None)
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(BROWSER is None, reason="no Chromium installed (apt-get install chromium)"),
-]
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    pytest.mark.skipif(BROWSER is None, reason=NO_BROWSER),
 ]
 # What the MLflow UI does with an HTML artifact (fetch, Blob URL, sandboxed iframe), plus allow-same-origin so
 # that this page can read the report's marks once its load handler has run.
