@@ -38,8 +38,13 @@ def test_quick_run_returns_well_formed_ratios(synthetic_only):
         "data.decoder_pyav_vs_decord.avi_xvid",
         *(["data.decoder_torchcodec_vs_decord.mp4_h264"] if TORCHCODEC_MISSING is None else []),
         "data.decoder_pyav_vs_decord.mp4_h264",
+        "data.cache_jpeg_vs_video",  # rlx.bench.data_cache
+        "data.cache_h264_vs_video",
     ]
-    for r in results[2:]:
+    for r in results[-2:]:
+        json.loads(r.to_json())
+        assert math.isfinite(r.value) and r.value > 0 and r.details["psnr_db"]["worst_clip"] > 30
+    for r in results[2:-2]:
         json.loads(r.to_json())
         speeds = r.details["videos_per_s_per_core"]
         assert math.isfinite(r.value) and r.value > 0 and all(v > 0 for v in speeds.values())

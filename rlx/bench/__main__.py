@@ -1,4 +1,4 @@
-"""`python -m rlx.bench {data,model,train,families,tune,all} [--out FILE | --no-save] [--quick]`."""
+"""`python -m rlx.bench {data,model,train,families,tune,gpu,all} [--out FILE | --no-save] [--quick]`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 from rlx.bench.common import BenchResult, default_output, emit
 
-SUITES = ("data", "model", "train", "families", "tune")
-IN_ALL = ("model", "train", "data")  # families (~3 min of training) and tune (~5 min of Ray trials) only on request
+SUITES = ("data", "model", "train", "families", "tune", "gpu")
+IN_ALL = ("model", "train", "data")  # families (~3 min of training), tune (~5 min of Ray trials), gpu: on request
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +55,10 @@ def run_suite(suite: str, quick: bool) -> list[BenchResult]:
         from rlx.bench import data  # noqa: PLC0415
 
         return data.run(quick=quick)
+    if suite == "gpu":
+        from rlx.bench import gpu  # noqa: PLC0415
+
+        return gpu.run(quick=quick)
     raise ValueError(f"unknown benchmark suite {suite!r} ({', '.join(SUITES)})")
 
 

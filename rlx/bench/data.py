@@ -22,6 +22,10 @@ per CPU core:
   container group, with each backend's frames checked against PyAV
   (`rlx.bench.data_decoders`; its details name the fastest backend that
   passes, which the default `data.decoder` follows).
+- data.cache_<jpeg|h264>_vs_video: videos/s of the full training path on
+  each `rlx.data cache` format over the same path on the original videos,
+  same clips, counts and indices (`rlx.bench.data_cache`; details: bytes per
+  video, PSNR, write cost). Goal >= 3x.
 
 Clips: every video under $RLX_DATASETS_META/videos (real UCF-101 AVIs and
 MP4s); without it, synthetic clips are written to a temp folder. Details
@@ -46,7 +50,7 @@ import numpy as np
 import ray
 import ray.data
 
-from rlx.bench import data_decoders
+from rlx.bench import data_cache, data_decoders
 from rlx.bench.common import BenchResult
 from rlx.config import DataConfig
 from rlx.data import sampling
@@ -317,6 +321,7 @@ def run(quick: bool = False) -> list[BenchResult]:
         counts = {clip.path: clip.num_frames for clip in clips.clips}
         groups = data_decoders.group_clips([clip.path for clip in clips.clips], counts, Path(tmp))
         results += data_decoders.compare(groups, counts, time_alternating, repeats, SEED, T)
+        results += data_cache.compare(clips, spec, time_alternating, repeats, clip_rng, Path(tmp))
         if not quick:
             r = ray_vs_local(spec, clips, copies=max(1, 256 // n), repeats=2)
             results.append(

@@ -1,4 +1,4 @@
-"""`python -m rlx.data {synth,index,check,flow}` — the data command line.
+"""`python -m rlx.data {synth,index,check,flow,cache}` — the data command line.
 
 Each handler parses nothing itself: argparse owns the contract of
 ARCHITECTURE.md, the handler calls one library function and prints a summary.
@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rlx.data import flow, probe, splits, synthetic
+from rlx.data import cache, flow, probe, splits, synthetic
 
 TIMEOUT_HELP = (
     f"seconds one video may take before it is marked corrupt, a stuck decoder (default {probe.DEFAULT_TIMEOUT_S:g})"
@@ -107,6 +107,23 @@ def _cmd_flow(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_cache(args: argparse.Namespace) -> int:
+    params = cache.CacheParams(
+        format=args.format, short_side=args.short_side, jpeg_quality=args.quality, gop=args.gop, crf=args.crf
+    )
+    summary = cache.cache_index(
+        Path(args.index),
+        Path(args.out),
+        params,
+        videos=_path(args.videos),
+        use_ray=not args.no_ray,
+        workers=args.workers,
+        ray_address=args.ray_address,
+    )
+    print(summary)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rlx.data", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -171,6 +188,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--ray-address", help="Ray cluster to use (default: RAY_ADDRESS, a running `ray start` cluster, else local Ray)"
     )
     p.set_defaults(handler=_cmd_flow)
+
+    defaults = cache.CacheParams()
+    p = sub.add_parser(
+        "cache", help="rewrite an index's RGB videos once into a fast training cache (resumable, on Ray)"
+    )
+    p.add_argument("--index", required=True, help="index.parquet (with --videos) or a prepared dataset folder")
+    p.add_argument("--videos", help="root the index paths are relative to (default for a prepared folder: its own)")
+    p.add_argument("--out", required=True, help="cache folder: videos/, index.parquet, failed.csv, cache.json")
+    p.add_argument(
+        "--format",
+        default=defaults.format,
+        choices=cache.FORMATS,
+        help="jpeg: TSN rawframes (fastest to train on); h264: short-GOP MP4 (~6x smaller, needs data.decoder=decord)",
+    )
+    p.add_argument("--short-side", type=int, default=defaults.short_side, help="frames resized to it (0: stored size)")
+    p.add_argument("--quality", type=int, default=defaults.jpeg_quality, help="jpeg: JPEG quality 1-100")
+    p.add_argument("--gop", type=int, default=defaults.gop, help="h264: a keyframe every GOP frames")
+    p.add_argument("--crf", type=int, default=defaults.crf, help="h264: x264 constant rate factor (lower = better)")
+    p.add_argument("--no-ray", action="store_true", help="use a local process pool instead of Ray tasks")
+    p.add_argument("--workers", type=int, default=0, help="with --no-ray: processes (0: one per CPU, 1: serial)")
+    p.add_argument(
+        "--ray-address", help="Ray cluster to use (default: RAY_ADDRESS, a running `ray start` cluster, else local Ray)"
+    )
+    p.set_defaults(handler=_cmd_cache)
     return parser
 
 
