@@ -59,3 +59,12 @@ def test_reencoded_clip_keeps_every_frame(tmp_path: Path) -> None:
     assert data_decoders.codec_of(made) == "mpeg4" and len(pyav_frames(made)) == 12
     diff = np.abs(pyav_frames(made).astype(int) - pyav_frames(source)).mean()
     assert diff < 30  # the same pictures, lossy: noise frames are the worst case for MPEG-4
+
+
+def test_ray_bench_cpu_counts_double_up_to_the_machine():
+    from rlx.bench.data_ray import cpu_counts  # noqa: PLC0415  (imports Ray)
+
+    assert cpu_counts(1) == [1]
+    assert cpu_counts(2) == [1, 2]
+    assert cpu_counts(6) == [1, 2, 4, 6]
+    assert cpu_counts(16) == [1, 2, 4, 8, 16]

@@ -64,7 +64,12 @@ def collect(ds) -> list[dict[str, np.ndarray]]:
 def test_ray_batches_equal_in_process_output_and_count_skips(local_ray, dataset):
     spec = spec_for(dataset, decode_batch_size=8)
     log = skip_log_actor()
-    batches = collect(build_dataset(spec, make_rows(), epoch=1, skip_log=log))
+    dataset = build_dataset(spec, make_rows(), epoch=1, skip_log=log)
+    # ResourceBudget dropped (a decode task may wait in line for a CPU); the two that bound memory kept
+    kept = {policy.__name__ for policy in dataset.context.get_config("backpressure_policies.enabled")}
+    assert kept == {"ConcurrencyCapBackpressurePolicy", "DownstreamCapacityBackpressurePolicy"}
+    assert len(ray.data.DataContext.get_current().get_config("backpressure_policies.enabled", [1, 2, 3])) == 3
+    batches = collect(dataset)
     for b in batches:
         assert b["frames"].dtype == np.uint8 and b["frames"].shape[1:] == (T, 3, 32, 32)
         assert b["label"].dtype == np.int64

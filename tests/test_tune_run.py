@@ -39,7 +39,7 @@ def test_param_space_is_the_group_plus_the_samplers(space):
 
 
 def test_concurrency_counts_the_workers_and_the_decode_tasks(space):
-    # smoke: 1 worker × 1 CPU + 1 decode task × 0.5 CPU = 1.5 CPUs per trial
+    # smoke: 1 worker × (1 CPU + 1 decode task × 0.5 CPU) = 1.5 CPUs per trial: each worker decodes its shard
     cfg = space.sample_config(space.groups()[0])
     assert (cfg.data.loader_tasks, cfg.data.loader_cpus) == (1, 0.5)
     assert max_concurrent_trials(space, {"CPU": 10}) == 6

@@ -12,11 +12,12 @@ per CPU core:
 - data.train_path_vs_decode_all: the full training path over decoding every
   frame (`get_batch(range(n))`) then indexing and augmenting the same way.
   Goal >= 3x.
-- data.ray_pipeline_vs_in_process: videos/s of the Ray Data pipeline
-  (`build_dataset`, 2 decode tasks on a local 2-CPU Ray, dataset start-up
-  included, Ray start excluded) over `iter_local` in this process. Skipped
-  by --quick (starting Ray alone takes ~5 s). Details hold a diagnostic run
-  without Ray Data's backpressure policies (see `ray_vs_local`).
+- data.ray_pipeline_vs_in_process, data.ray_pipeline_scaling: the Ray Data
+  pipeline (`build_dataset` in reserved decode slots, dataset start-up
+  included, Ray start excluded) at 2 CPUs over `iter_local` in this process,
+  and at all CPUs over 1 (`rlx.bench.data_ray`; details: every path's
+  videos/s, the pipeline before the fix, first-batch seconds). Skipped by
+  --quick (starting Ray alone takes ~5 s).
 - data.decoder_<pyav|torchcodec>_vs_decord.<avi_xvid|mp4_h264>: videos/s of
   each `data.decoder` over decord's on the TSN training indices, per
   container group, with each backend's frames checked against PyAV
@@ -47,15 +48,13 @@ from typing import Any
 import cv2
 import decord
 import numpy as np
-import ray
-import ray.data
 
-from rlx.bench import data_cache, data_decoders
+from rlx.bench import data_cache, data_decoders, data_ray
 from rlx.bench.common import BenchResult
 from rlx.config import DataConfig
 from rlx.data import sampling
 from rlx.data.decode import read_frames
-from rlx.data.pipeline import PipelineSpec, build_dataset, iter_local, load_video
+from rlx.data.pipeline import PipelineSpec, load_video
 from rlx.data.synthetic import write_benchmark
 
 T, L = 8, 1
@@ -213,54 +212,6 @@ def group_summary(per_clip: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-# --------------------------------------------------------------------------- Ray Data vs in-process
-
-
-def ray_vs_local(spec: PipelineSpec, clips: ClipSet, copies: int, repeats: int) -> dict[str, float]:
-    """Seconds per epoch of `copies`× the clips: iter_local (1 core) and build_dataset on local Ray (2 CPUs).
-
-    Also the Ray epoch's time to its first batch, and a diagnostic run with
-    Ray Data's backpressure policies switched off on that one dataset's
-    context (never in the pipeline itself: they bound the object store when
-    training consumes slower than decoding). On a fixed local cluster Ray
-    Data 2.60 takes its CPU budget from its autoscaling coordinator's
-    reservation, which drops to 0 CPUs between requests; the budget policies
-    then admit about one decode task at a time.
-    """
-    rows = [
-        {"video_id": f"{c.rel}#{r}", "path": c.rel, "label": 0, "labels": [0], "num_frames": c.num_frames}
-        for r in range(copies)
-        for c in clips.clips
-    ]
-    started_here = not ray.is_initialized()
-    if started_here:
-        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    first_batch: list[float] = []
-    try:
-        ray.data.DataContext.get_current().enable_progress_bars = False
-
-        def local_epoch() -> None:
-            sum(len(b["frames"]) for b in iter_local(spec, rows, batch_size=8))
-
-        def ray_epoch() -> None:
-            start = time.perf_counter()
-            for i, _ in enumerate(build_dataset(spec, rows, epoch=0).iter_batches(batch_size=8, batch_format="numpy")):
-                if i == 0:
-                    first_batch.append(time.perf_counter() - start)
-
-        def ray_epoch_no_backpressure() -> None:
-            ds = build_dataset(spec, rows, epoch=0)
-            ds.context.set_config("backpressure_policies.enabled", [])  # this dataset's own context copy
-            sum(len(b["frames"]) for b in ds.iter_batches(batch_size=8, batch_format="numpy"))
-
-        fns = {"in_process_s": local_epoch, "ray_s": ray_epoch, "ray_no_backpressure_s": ray_epoch_no_backpressure}
-        times = time_alternating(fns, repeats)
-    finally:
-        if started_here:
-            ray.shutdown()
-    return {**times, "videos": len(rows), "ray_first_batch_s": statistics.median(first_batch)}
-
-
 # --------------------------------------------------------------------------- results
 
 
@@ -323,25 +274,10 @@ def run(quick: bool = False) -> list[BenchResult]:
         results += data_decoders.compare(groups, counts, time_alternating, repeats, SEED, T)
         results += data_cache.compare(clips, spec, time_alternating, repeats, clip_rng, Path(tmp))
         if not quick:
-            r = ray_vs_local(spec, clips, copies=max(1, 256 // n), repeats=2)
-            results.append(
-                BenchResult(
-                    name="data.ray_pipeline_vs_in_process",
-                    value=round(r["in_process_s"] / r["ray_s"], 3),
-                    unit="x",
-                    baseline="iter_local: the same decode_batch in this process, 1 core",
-                    candidate="build_dataset on local Ray, 2 CPUs, 2 decode tasks (dataset start-up included)",
-                    details={
-                        "videos": r["videos"],
-                        "in_process_videos_per_s": round(r["videos"] / r["in_process_s"], 2),
-                        "ray_videos_per_s": round(r["videos"] / r["ray_s"], 2),
-                        "ray_first_batch_s": round(r["ray_first_batch_s"], 2),
-                        "ray_no_backpressure_videos_per_s": round(r["videos"] / r["ray_no_backpressure_s"], 2),
-                        "why_below_ideal": "Ray Data 2.60 budget from its autoscaling coordinator drops to 0 CPUs "
-                        "on a fixed local cluster: about one decode task at a time (see module doc)",
-                        "ideal": "2x on 2 free cores",
-                        **env,
-                    },
-                )
-            )
+            rows = [
+                {"video_id": f"{c.rel}#{r}", "path": c.rel, "label": 0, "labels": [0], "num_frames": c.num_frames}
+                for r in range(max(1, 256 // n))
+                for c in clips.clips
+            ]
+            results += data_ray.compare(spec, rows, time_alternating, repeats=2, env=env)
     return results

@@ -117,7 +117,8 @@ def max_concurrent_trials(space: SearchSpace, cluster: dict[str, float]) -> int:
     """Trials that fit at once: Tune cannot see the trainers' placement groups (RAY_NOTES.md)."""
     r = space.resources
     cfg = space.sample_config(space.groups()[0])
-    cpus = r.workers_per_trial * r.cpus_per_worker + cfg.data.loader_tasks * cfg.data.loader_cpus
+    # Every worker reserves its own decode slots (rlx.data.pipeline.slots) beside its training CPUs.
+    cpus = r.workers_per_trial * (r.cpus_per_worker + cfg.data.loader_tasks * cfg.data.loader_cpus)
     fits = [math.floor(cluster.get("CPU", 1) / cpus)]
     if r.gpus_per_worker:
         fits.append(math.floor(cluster.get("GPU", 0) / (r.workers_per_trial * r.gpus_per_worker)))

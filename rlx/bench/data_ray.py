@@ -1,0 +1,138 @@
+"""`python -m rlx.bench data`, Ray part: does the Ray Data pipeline scale with decode CPUs?
+
+For each CPU count c = 1, 2, 4, … up to the machine's, a local Ray with c
+CPUs decodes the same rows (the clips repeated to ~256 videos) with
+`build_dataset` — decode only, the consumer just counts rows — against
+`iter_local` in this process (1 core), all timed by `time_alternating` so
+every path sees the same background load. Each Ray epoch builds a new
+dataset, as training does, so its time includes the per-epoch start-up;
+the time to the first batch is reported on its own. Paths per c:
+
+- queued:      `data.loader_tasks` = 2c tasks of 1 CPU — one running and one
+               queued per CPU (what `rlx.data.pipeline.runners.keep_tasks_queued`
+               makes possible; the recommended setting).
+- one_per_cpu: `data.loader_tasks` = c, the same pipeline.
+- before_fix:  2c tasks with Ray Data's default backpressure policies (the
+               pipeline of the previous release).
+
+Results:
+- data.ray_pipeline_vs_in_process: `queued` at 2 CPUs over `iter_local`.
+  Goal >= 1.7x on a 2-core machine (the consumer shares those cores).
+- data.ray_pipeline_scaling: `queued` at the machine's CPUs over `queued`
+  at 1 CPU (1.0 on a 1-CPU machine).
+Details: videos/s of every path at every c, first-batch seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import ray
+import ray.data
+
+from rlx.bench.common import BenchResult
+from rlx.data.pipeline import PipelineSpec, build_dataset, iter_local
+
+BATCH = 8  # videos per consumed batch, as a training batch
+WHY = (
+    "tasks of ~0.3 s, exactly one per CPU: a CPU idles 0.1-0.2 s between tasks (executor round + worker lease), "
+    "and Ray Data's ResourceBudget policy held submissions to its coordinator's CPU reservation (0 at times), so "
+    "no task could wait in line; fix: drop that policy (memory stays bounded by the other two) and keep 2 tasks "
+    "per decode CPU in flight (data.loader_tasks)"
+)
+
+
+def cpu_counts(cpus: int) -> list[int]:
+    """1, 2, 4, … up to `cpus`, and `cpus` itself."""
+    counts = [1]
+    while counts[-1] * 2 <= cpus:
+        counts.append(counts[-1] * 2)
+    return counts if counts[-1] == cpus else [*counts, cpus]
+
+
+TimeFns = Callable[[dict[str, Callable[[], None]], int], dict[str, float]]
+
+
+def compare(
+    spec: PipelineSpec, rows: Sequence[dict[str, Any]], time_alternating: TimeFns, repeats: int, env: dict[str, Any]
+) -> list[BenchResult]:
+    if ray.is_initialized():
+        raise RuntimeError("the Ray data bench starts its own local Ray per CPU count: call it without Ray running")
+    n = len(rows)
+    per_c: dict[int, dict[str, Any]] = {}
+    for c in cpu_counts(os.cpu_count() or 1):
+        seconds, first = _at_cpus(c, spec, rows, time_alternating, repeats)
+        per_c[c] = {
+            "videos_per_s": {name: round(n / s, 2) for name, s in seconds.items()},
+            "vs_in_process": {name: round(seconds["in_process"] / s, 3) for name, s in seconds.items()},
+            "first_batch_s": {name: round(statistics.median(v), 2) for name, v in first.items()},
+        }
+    two, top = per_c.get(2, per_c[1]), per_c[max(per_c)]
+    details = {"videos": n, "by_cpus": per_c, "why_it_did_not_scale": WHY, **env}
+    return [
+        BenchResult(
+            name="data.ray_pipeline_vs_in_process",
+            value=two["vs_in_process"]["queued"],
+            unit="x",
+            baseline="iter_local: the same decode_batch in this process, 1 core",
+            candidate=f"build_dataset on a local {min(2, max(per_c))}-CPU Ray, 2 decode tasks per CPU in flight, "
+            "a new dataset per epoch (start-up included)",
+            details={"goal": ">= 1.7x at 2 CPUs", **details},
+        ),
+        BenchResult(
+            name="data.ray_pipeline_scaling",
+            value=round(top["videos_per_s"]["queued"] / per_c[1]["videos_per_s"]["queued"], 3),
+            unit="x",
+            baseline="build_dataset on a local 1-CPU Ray, 2 decode tasks in flight",
+            candidate=f"the same on a local {max(per_c)}-CPU Ray (this machine's CPUs), 2 tasks per CPU",
+            details=details,
+        ),
+    ]
+
+
+def _at_cpus(
+    c: int, spec: PipelineSpec, rows: Sequence[dict[str, Any]], time_alternating: TimeFns, repeats: int
+) -> tuple[dict[str, float], dict[str, list[float]]]:
+    ray.init(address="local", num_cpus=c, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False
+        context.print_on_execution_start = False
+        first: dict[str, list[float]] = {}
+        fns = {
+            "in_process": lambda: _count(iter_local(spec, rows, batch_size=BATCH)),
+            "queued": _epoch(replace(spec, num_tasks=2 * c, num_cpus=1.0), rows, first, "queued"),
+            "one_per_cpu": _epoch(replace(spec, num_tasks=c, num_cpus=1.0), rows, first, "one_per_cpu"),
+            "before_fix": _epoch(replace(spec, num_tasks=2 * c, num_cpus=1.0), rows, first, "before_fix", True),
+        }
+        return time_alternating(fns, repeats), first
+    finally:
+        ray.shutdown()
+
+
+def _count(batches) -> int:
+    return sum(len(b["frames"]) for b in batches)
+
+
+def _epoch(
+    spec: PipelineSpec, rows: Sequence[dict[str, Any]], first: dict[str, list[float]], name: str, default_policies=False
+) -> Callable[[], None]:
+    def run() -> None:
+        start = time.perf_counter()
+        dataset = build_dataset(spec, rows)
+        if default_policies:  # the previous release's pipeline, for comparison
+            from ray.data._internal.execution import backpressure_policy as policies  # noqa: PLC0415
+
+            dataset.context.set_config(
+                policies.ENABLED_BACKPRESSURE_POLICIES_CONFIG_KEY, policies.ENABLED_BACKPRESSURE_POLICIES
+            )
+        for i, _ in enumerate(dataset.iter_batches(batch_size=BATCH, batch_format="numpy")):
+            if i == 0:
+                first.setdefault(name, []).append(time.perf_counter() - start)
+
+    return run
