@@ -149,7 +149,9 @@ class DataConfig:
     # A class subset (names or ids of the index's classes), relabelled 0..k-1 in original id order by
     # rlx.data.splits.subset; empty = all classes.
     classes: tuple[ClassRef, ...] = ()
-    loader_tasks: int = 2  # parallel decode tasks per dataset (Ray Data)
+    # decode tasks in flight per dataset (Ray Data), each worker its own; Ray runs as many as CPUs are free, so
+    # 2 per decode CPU keeps one waiting behind each running one (rlx.data.pipeline.runners.keep_tasks_queued)
+    loader_tasks: int = 2
     loader_cpus: float = 1.0  # CPUs reserved by each decode task (fractions share small machines)
     # Video decoder (rlx.data.decode). pyav by measurement (`python -m rlx.bench data`, README benchmark table):
     # the reference of the equality tests, 2.6-9.5x decord's videos/s on the Xvid AVIs (UCF-101/HMDB-51's
