@@ -10,7 +10,7 @@ the same frames. One module per step:
 
     formats   parameters, cached size, source frames, the JPEG and H.264 writers
     video     one video -> its cached form, atomically
-    runners   serial / process pool / Ray tasks, one progress bar with ETA
+    (runners: rlx.data.video_jobs — serial / process pool / Ray tasks, one progress bar with ETA, shared with flow)
     job       many videos: resume, clean-up, the cache index, failed.csv, summary
 
 Formats, measured by `python -m rlx.bench data` (rlx.bench.data_cache: the

@@ -30,10 +30,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from rlx.data import splits
+from rlx.data import splits, video_jobs
 from rlx.data.cache.formats import CacheParams
-from rlx.data.cache.runners import run_pool, run_ray, run_serial
-from rlx.data.cache.video import TMP_PREFIX, CacheJob, VideoResult, done_frames, index_path
+from rlx.data.cache.video import (
+    TMP_PREFIX,
+    CacheJob,
+    VideoResult,
+    cache_in_worker,
+    cache_video,
+    done_frames,
+    index_path,
+)
 
 FAILED_CSV = "failed.csv"
 PARAMS_JSON = "cache.json"
@@ -61,10 +68,7 @@ class CacheSummary:
         ]
         if self.cleaned_tmp:
             lines.append(f"  removed {self.cleaned_tmp} half-written video(s) of an interrupted run")
-        shown = 20
-        lines += [f"  failed {video_id}: {reason}" for video_id, reason in self.failed_videos[:shown]]
-        if self.failed > shown:
-            lines.append(f"  ... and {self.failed - shown} more")
+        lines += video_jobs.failure_lines(self.failed_videos)
         if self.failed:
             lines.append(f"  all failures: {self.out / FAILED_CSV}")
         return "\n".join(lines)
@@ -122,20 +126,21 @@ def cache_videos(
     or `ray start`'s address file) or else starts a local Ray; an already
     initialised Ray is used as it is.
     """
-    _check_ids(jobs)
+    video_jobs.check_ids(jobs, "a cached video")
     start = time.perf_counter()
     out = Path(out)
     media = out / "videos"
     media.mkdir(parents=True, exist_ok=True)
     _check_params(out, params)
-    cleaned = clean_stale_tmp(media)
+    cleaned = video_jobs.clean_stale_tmp(media)
     todo = [job for job in jobs if done_frames(media, job.video_id, params) is None]
+    args = (str(media), params)
     if use_ray:
-        results = run_ray(todo, str(media), params, ray_address)
+        results = video_jobs.run_ray(cache_in_worker, todo, args, "cache", _failed, ray_address)
     elif workers == 1 or len(todo) <= 1:
-        results = run_serial(todo, str(media), params)
+        results = video_jobs.run_serial(cache_video, todo, (media, params), "cache")
     else:
-        results = run_pool(todo, str(media), params, workers or os.cpu_count() or 1)
+        results = video_jobs.run_pool(cache_in_worker, todo, args, "cache", _failed, workers or os.cpu_count() or 1)
     by_id = {r.video_id: r for r in results}
     failed = tuple((r.video_id, r.error or "unknown error") for r in results if r.status == "failed")
     write_cache_index(table, jobs, by_id, out, params)
@@ -194,14 +199,6 @@ def write_failed(path: Path, jobs: Sequence[CacheJob], results: dict[str, VideoR
                 writer.writerow([job.video_id, job.source, result.error])
 
 
-def clean_stale_tmp(media: Path) -> int:
-    """Remove `.tmp-*` folders and files left by an interrupted job; the number removed."""
-    stale = [p for p in Path(media).iterdir() if p.name.startswith(TMP_PREFIX)]
-    for path in stale:
-        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
-    return len(stale)
-
-
 def _check_params(out: Path, params: CacheParams) -> None:
     """Record the parameters on the first run; refuse a rerun with others (one cache, one setting)."""
     path = out / PARAMS_JSON
@@ -216,11 +213,5 @@ def _check_params(out: Path, params: CacheParams) -> None:
     path.write_text(json.dumps(wanted, indent=1), encoding="utf-8")
 
 
-def _check_ids(jobs: Sequence[CacheJob]) -> None:
-    """Ids become file names: unique, non-empty, without separators, not hidden."""
-    seen: set[str] = set()
-    for job in jobs:
-        vid = job.video_id
-        if not vid or "/" in vid or os.sep in vid or vid.startswith(".") or vid in seen:
-            raise ValueError(f"video_id {vid!r} cannot name a cached video (empty, a path, hidden or duplicated)")
-        seen.add(vid)
+def _failed(video_id: str, reason: str) -> VideoResult:
+    return VideoResult(video_id, "failed", error=reason)

@@ -23,9 +23,9 @@ import cv2
 
 from rlx.data.cache.formats import CacheParams, h264_frame_count, source_fps, source_frames, write_h264, write_jpeg
 from rlx.data.decode import DecodeError
+from rlx.data.video_jobs import TMP_PREFIX
 
 DONE_MARKER = ".done"
-TMP_PREFIX = ".tmp-"
 
 
 @dataclass(frozen=True)

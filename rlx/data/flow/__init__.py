@@ -22,7 +22,7 @@ from rlx.data.flow.fields import (
     quantize_flow,
     to_gray,
 )
-from rlx.data.flow.job import FlowSummary, clean_stale_tmp, extract_index, extract_videos, jobs_from_index
+from rlx.data.flow.job import FlowSummary, extract_index, extract_videos, jobs_from_index
 from rlx.data.flow.video import (
     CHUNK_FRAMES,
     DONE_MARKER,
@@ -34,6 +34,7 @@ from rlx.data.flow.video import (
     extract_video,
     is_done,
 )
+from rlx.data.video_jobs import clean_stale_tmp
 
 __all__ = [
     "ALGORITHMS",

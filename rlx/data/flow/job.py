@@ -13,22 +13,15 @@ Robustness, because extraction over a dataset takes hours:
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import shutil
-import sys
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from tqdm import tqdm
-
+from rlx.data import video_jobs
 from rlx.data.flow.fields import DEFAULT_BOUND, check_bound, estimator
-from rlx.data.flow.video import TMP_PREFIX, FlowJob, VideoResult, extract_in_worker, extract_video, is_done
+from rlx.data.flow.video import FlowJob, VideoResult, extract_in_worker, extract_video, is_done
 
 
 @dataclass(frozen=True)
@@ -52,10 +45,7 @@ class FlowSummary:
         ]
         if self.cleaned_tmp:
             lines.append(f"  removed {self.cleaned_tmp} half-written folder(s) of an interrupted run")
-        shown = 20
-        lines += [f"  failed {video_id}: {reason}" for video_id, reason in self.failed_videos[:shown]]
-        if self.failed > shown:
-            lines.append(f"  ... and {self.failed - shown} more")
+        lines += video_jobs.failure_lines(self.failed_videos)
         return "\n".join(lines)
 
 
@@ -110,18 +100,19 @@ def extract_videos(
     """
     estimator(algorithm)  # an unknown algorithm fails before any work
     check_bound(bound)
-    _check_ids(jobs)
+    video_jobs.check_ids(jobs, "a flow folder")
     start = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    cleaned = clean_stale_tmp(out)
+    cleaned = video_jobs.clean_stale_tmp(out)
     todo = [job for job in jobs if not is_done(out / job.video_id)]
+    args = (str(out), algorithm, bound)
     if use_ray:
-        results = _run_ray(todo, out, algorithm, bound, ray_address)
+        results = video_jobs.run_ray(extract_in_worker, todo, args, "flow", _failed, ray_address)
     elif workers == 1 or len(todo) <= 1:
-        results = _run_serial(todo, out, algorithm, bound)
+        results = video_jobs.run_serial(extract_video, todo, (out, algorithm, bound), "flow")
     else:
-        results = _run_pool(todo, out, algorithm, bound, workers or os.cpu_count() or 1)
+        results = video_jobs.run_pool(extract_in_worker, todo, args, "flow", _failed, workers or os.cpu_count() or 1)
     failed = tuple((r.video_id, r.error or "unknown error") for r in results if r.status == "failed")
     return FlowSummary(
         out=out,
@@ -136,122 +127,5 @@ def extract_videos(
     )
 
 
-def clean_stale_tmp(out: Path) -> int:
-    """Remove `.tmp-*` folders left by an interrupted job; the number removed."""
-    stale = [p for p in Path(out).iterdir() if p.name.startswith(TMP_PREFIX) and p.is_dir()]
-    for path in stale:
-        shutil.rmtree(path, ignore_errors=True)
-    return len(stale)
-
-
-def _check_ids(jobs: Sequence[FlowJob]) -> None:
-    """Ids become folder names: they must be unique, non-empty, without separators, not hidden."""
-    seen: set[str] = set()
-    for job in jobs:
-        vid = job.video_id
-        if not vid or "/" in vid or os.sep in vid or vid.startswith(".") or vid in seen:
-            raise ValueError(f"video_id {vid!r} cannot name a flow folder (empty, a path, hidden or duplicated)")
-        seen.add(vid)
-
-
-def _progress(total: int) -> tqdm:
-    return tqdm(total=total, desc="flow", unit="video", file=sys.stderr, disable=None, dynamic_ncols=True)
-
-
-# --------------------------------------------------------------------------- runners: serial, pool, Ray
-
-
-def _run_serial(jobs: Sequence[FlowJob], out: Path, algorithm: str, bound: float) -> list[VideoResult]:
-    results = []
-    with _progress(len(jobs)) as bar:
-        for job in jobs:
-            results.append(extract_video(job, out, algorithm, bound))
-            bar.update(1)
-    return results
-
-
-def _run_pool(jobs: Sequence[FlowJob], out: Path, algorithm: str, bound: float, workers: int) -> list[VideoResult]:
-    """Spawned processes (forking a process holding decoder threads can deadlock).
-
-    A worker killed by the decoder breaks the pool: the videos still in
-    flight are reported failed with that reason; rerunning retries them.
-    """
-    results = []
-    context = multiprocessing.get_context("spawn")
-    with _progress(len(jobs)) as bar, ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:
-        futures: dict[Future, FlowJob] = {
-            pool.submit(extract_in_worker, job, str(out), algorithm, bound): job for job in jobs
-        }
-        for future in as_completed(futures):
-            try:
-                results.append(future.result())
-            except BrokenProcessPool:
-                results.append(VideoResult(futures[future].video_id, "failed", error="worker process died"))
-            bar.update(1)
-    return results
-
-
-def _run_ray(
-    jobs: Sequence[FlowJob], out: Path, algorithm: str, bound: float, address: str | None
-) -> list[VideoResult]:
-    """One Ray task per video, at most ~2 per cluster CPU in flight; progress as tasks finish."""
-    import ray  # noqa: PLC0415  (~0.8 s: `--no-ray` runs and every spawned pool worker import this module)
-
-    started = _connect_ray(address)
-    try:
-        task = ray.remote(num_cpus=1, max_retries=1)(extract_in_worker)
-        limit = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
-        pending: dict = {}
-        queue = iter(jobs)
-        results: list[VideoResult] = []
-        with _progress(len(jobs)) as bar:
-            _submit(task, queue, pending, limit, str(out), algorithm, bound)
-            while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1)
-                for ref in ready:
-                    results.append(_ray_result(ref, pending.pop(ref)))
-                    bar.update(1)
-                _submit(task, queue, pending, limit, str(out), algorithm, bound)
-        return results
-    finally:
-        if started:
-            ray.shutdown()
-
-
-def _submit(
-    task: Any, queue: Iterator[FlowJob], pending: dict, limit: int, out: str, algorithm: str, bound: float
-) -> None:
-    for job in queue:
-        pending[task.remote(job, out, algorithm, bound)] = job
-        if len(pending) >= limit:
-            return
-
-
-def _ray_result(ref: Any, job: FlowJob) -> VideoResult:
-    """The task's result; a task that raised or whose worker died is that video's failure."""
-    import ray  # noqa: PLC0415  (~0.8 s, as in `_run_ray`)
-
-    try:
-        return ray.get(ref)
-    except ray.exceptions.RayError as err:
-        reason = str(err).strip().splitlines()[-1][:300] if str(err).strip() else type(err).__name__
-        return VideoResult(job.video_id, "failed", error=f"task failed: {reason}")
-
-
-def _connect_ray(address: str | None) -> bool:
-    """Use an initialised Ray, else connect (address, RAY_ADDRESS, running cluster) or start a local one.
-
-    Returns whether this call initialised Ray (and so must shut it down).
-    """
-    import ray  # noqa: PLC0415  (~0.8 s, as in `_run_ray`)
-
-    if ray.is_initialized():
-        return False
-    if address or os.environ.get("RAY_ADDRESS"):
-        ray.init(address=address)
-        return True
-    try:
-        ray.init(address="auto")
-    except ConnectionError:  # no running cluster: a local one for this job
-        ray.init(address="local", include_dashboard=False)
-    return True
+def _failed(video_id: str, reason: str) -> VideoResult:
+    return VideoResult(video_id, "failed", error=reason)

@@ -25,9 +25,10 @@ import numpy as np
 
 from rlx.data.decode import FLOW_TEMPLATES, DecodeError, rawframes_count, read_frames, video_info
 from rlx.data.flow.fields import DEFAULT_BOUND, flow_between, quantize_flow, to_gray
+from rlx.data.video_jobs import TMP_PREFIX
 
 DONE_MARKER = ".done"
-TMP_PREFIX = ".tmp-"
+
 CHUNK_FRAMES = 64
 JPEG_QUALITY = 95  # OpenCV's default, the quality denseflow writes with
 
