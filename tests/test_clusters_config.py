@@ -110,10 +110,11 @@ def test_every_shipped_space_fits_the_cluster_on_the_right_node_type(path, space
             assert node.resources.get("GPU", 0) == 0, node.name  # CPU trials never hold a GPU node
             continue
         assert node.resources["GPU"] == (1 if r.workers_per_trial == 1 else 8), node.name
-        # CPUs left beside the trial's workers for its decode tasks (RAY_NOTES.md: workers starve Ray Data).
-        trials = placed[group.key].trials_per_node
-        spare = node.resources["CPU"] - trials * r.workers_per_trial * r.cpus_per_worker
-        assert spare >= trials * cfg.data.loader_tasks * cfg.data.loader_cpus, (node.name, spare)
+        # CPUs left beside the trials' workers for their decode tasks (RAY_NOTES.md: workers starve Ray Data);
+        # every worker decodes its own shard with data.loader_tasks tasks.
+        workers = placed[group.key].trials_per_node * r.workers_per_trial
+        spare = node.resources["CPU"] - workers * r.cpus_per_worker
+        assert spare >= workers * cfg.data.loader_tasks * cfg.data.loader_cpus, (node.name, spare)
 
 
 def kuberay_docs() -> list[dict]:

@@ -139,4 +139,4 @@ def test_a_group_that_fits_nowhere_names_the_space_and_the_group(tmp_path):
         place_groups(space, small)
     first = space.groups()[0].key
     assert (err.value.file, err.value.key) == (space.path, f"resources (group {first})")
-    assert err.value.reason.startswith("small.yaml: STRICT_PACK needs one node for 4 × {CPU 8, GPU 1}")
+    assert err.value.reason.startswith("small.yaml: STRICT_PACK needs one node for 4 × {CPU 2, GPU 1}")
