@@ -37,6 +37,6 @@ def test_help_and_argument_errors_import_neither_torch_nor_ray():
 def test_unknown_suite_is_refused_by_the_parser(capsys):
     with pytest.raises(SystemExit):
         main(["everything"])
-    assert "invalid choice: 'everything' (choose from 'data', 'model', 'train', 'families', 'tune', 'all')" in (
+    assert "invalid choice: 'everything' (choose from 'data', 'model', 'train', 'families', 'tune', 'gpu', 'all')" in (
         capsys.readouterr().err
     )
