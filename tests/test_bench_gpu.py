@@ -58,6 +58,17 @@ def test_compare_reports_scale_free_error_and_cosine():
     assert gpu.compare(ref, ref)["cosine"] == pytest.approx(1.0)
 
 
+def test_refusal_reasons_skip_headers_and_the_backends_switched_off_by_forcing():
+    seen = [  # as an H200 gave them for FLASH_ATTENTION forced at head dim 1024 (the headers first)
+        "Memory efficient kernel not used because: (Triggered internally at sdp_utils.cpp:986.)",
+        "Memory Efficient attention has been runtime disabled. (Triggered internally at sdp_utils_cpp.h:552.)",
+        "Flash attention kernel not used because: (Triggered internally at sdp_utils.cpp:988.)",
+        "Flash attention requires last dimension of inputs to be <= 256. Got Query.size(-1): 1024",
+    ]
+    assert gpu_kernels.refusal_reasons(seen) == [seen[3]]  # the reason, without where it was raised
+    assert gpu_kernels.refusal_reasons(seen[:2]) == []  # then the caller falls back to the error's text
+
+
 def test_sdpa_backends_name_the_one_pytorch_runs():
     out = gpu_kernels.sdpa_backends((1, 2, 5, 8), torch.device("cpu"), torch.float32)
     assert out["accepts"]["MATH"] == "yes"
@@ -73,6 +84,10 @@ def test_cpu_run_measures_what_it_can_and_lists_each_skip(monkeypatch):
     assert set(results) == {"gpu.bf16_vs_fp32_agreement", "gpu.rlstm_fused_vs_reference", "gpu.data_wait_predicted"}
     agree = results["gpu.bf16_vs_fp32_agreement"].details
     assert agree["device"] == "cpu" and 0.9 < agree["logits"]["cosine"] <= 1.0 + 1e-9
+    # Each figure beside its noise floor (fp32 on the bf16-rounded input): a real difference, not a copy of fp32.
+    floor = agree["logits"]["floor"]
+    assert 0 < floor["max_abs"] and 0.9 < floor["cosine"] <= 1.0 + 1e-9
+    assert agree["logits"]["max_abs_over_floor"] == pytest.approx(agree["logits"]["max_abs"] / floor["max_abs"], 1e-3)
     skipped = agree["skipped"]
     assert len(skipped) == 4 and any("videos/s" in s for s in skipped) and any("SDPA" in s for s in skipped)
     assert results["gpu.data_wait_predicted"].value == -1.0  # no GPU rate: not a made-up fraction

@@ -56,6 +56,26 @@ def test_gpu_rate_uses_a_measurement_on_that_gpu_only(tmp_path):
     assert estimate.videos_per_s == pytest.approx(sizing.MFU * 121e12 / (3 * 158.9e9)) and "estimate" in estimate.source
 
 
+def test_measured_mfu_is_noted_and_what_if_mfu_scales_the_estimates(tmp_path):
+    line = _line("gpu.train_mfu", device="NVIDIA H200", videos_per_s=210.8) | {"value": 0.102}
+    _write(tmp_path, "r.jsonl", [line])
+    lines = sizing.latest_lines(tmp_path)
+    (note,) = sizing.measured_mfu_note(lines, 0.3)
+    assert "NVIDIA H200 211 training videos/s = 10.2% MFU (r.jsonl:1)" in note and "assume 30.0%" in note
+    assert sizing.measured_mfu_note({}, 0.3) == []
+    at = {m: sizing.gpu_rate("A100", lines, m).videos_per_s for m in (0.1, 0.3)}
+    assert at[0.3] == pytest.approx(3 * at[0.1])  # an H200 line is not an A100 measurement: estimates at the MFU
+
+
+def test_what_if_flags_print_only(capsys):
+    with pytest.raises(SystemExit):
+        sizing.main(["--write", "--mfu", "0.1"])
+    assert "a what-if only prints" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        sizing.main(["--mfu", "12"])
+    assert "--mfu is a fraction in (0, 1], got 12.0" in capsys.readouterr().err
+
+
 def test_gpu_of_instance_families():
     assert sizing.gpu_of(NodeType("gpu", {"GPU": 1}, 1, "g5.4xlarge")) == "A10G"
     assert sizing.gpu_of(NodeType("gpu", {"GPU": 8}, 1, "a2-highgpu-8g")) == "A100"

@@ -8,7 +8,7 @@ from torch import nn
 from torch.testing import assert_close
 
 from rlx.config import BNMode
-from rlx.models.backbones.norm import RunningStatsBatchNorm2d, make_norm_layer, sync_batch_statistics
+from rlx.models.backbones.norm import RunningStatsBatchNorm2d, batch_moments, make_norm_layer, sync_batch_statistics
 
 
 def test_moving_bn_normalises_with_running_stats_and_updates_with_momentum():
@@ -23,6 +23,18 @@ def test_moving_bn_normalises_with_running_stats_and_updates_with_momentum():
     var, mean = torch.var_mean(x, dim=(0, 2, 3), unbiased=True)
     assert_close(bn.running_mean, 0.999 * 0.5 + 0.001 * mean)
     assert_close(bn.running_var, 0.999 * 2.0 + 0.001 * var)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="the fused statistics kernel is CUDA's")
+def test_batch_moments_on_cuda_equal_var_mean_of_fp32():
+    x = torch.randn(16, 64, 14, 14, device="cuda") * 3 + 1
+    x[:, 5] = 0  # a dead channel after ReLU: variance 0, not NaN from 1/invstd²
+    x = x.to(torch.bfloat16).to(memory_format=torch.channels_last)  # what the training step normalises
+    var, mean = batch_moments(x, 1e-5)
+    ref_var, ref_mean = torch.var_mean(x.float(), dim=(0, 2, 3), unbiased=True)
+    assert_close(mean, ref_mean, rtol=1e-5, atol=1e-6)
+    assert_close(var, ref_var, rtol=1e-4, atol=1e-6)
+    assert var[5].item() == 0.0
 
 
 def test_moving_bn_gradient_is_the_affine_map():

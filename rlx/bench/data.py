@@ -49,7 +49,7 @@ import cv2
 import decord
 import numpy as np
 
-from rlx.bench import data_cache, data_decoders, data_ray
+from rlx.bench import data_cache, data_decoders
 from rlx.bench.common import BenchResult
 from rlx.config import DataConfig
 from rlx.data import sampling
@@ -279,5 +279,8 @@ def run(quick: bool = False) -> list[BenchResult]:
                 for r in range(max(1, 256 // n))
                 for c in clips.clips
             ]
+            # Imported here: the GPU bench imports this module for its clips on machines that may lack Ray.
+            from rlx.bench import data_ray  # noqa: PLC0415
+
             results += data_ray.compare(spec, rows, time_alternating, repeats=2, env=env)
     return results

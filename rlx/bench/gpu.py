@@ -5,7 +5,9 @@
   true fp32 (TF32 off), same weights and input, dropout off (its masks would
   differ), BatchNorm with batch statistics (see `agreement`). value = max |Δ| / max |fp32| of the
   logits; details: the same, cosine similarity, for the logits and named
-  gradients. On CPU (training there is fp32): CPU bf16 autocast at B = 1, T = 2.
+  gradients, each beside its noise floor (fp32 on the bf16-rounded input) and
+  bf16's max |Δ| over the floor's. On CPU (training there is fp32): CPU bf16
+  autocast at B = 1, T = 2.
 - gpu.train_mfu: videos/s of `rlx.train.loop.train_one_epoch` (bf16,
   channels_last, SGD as `rlx.train.fit` builds them) at B = 24, T = 8, 224²,
   uint8 batches from host memory; achieved TFLOP/s = 3 x counted forward
@@ -41,6 +43,7 @@ from torch import nn
 
 from rlx.bench import data_flow, gpu_kernels, throughput
 from rlx.bench.common import BenchResult
+from rlx.bench.gpu_kernels import autocast
 from rlx.bench.model import count_params_and_flops
 from rlx.config import ModelConfig, OptimConfig
 from rlx.models import build_model
@@ -60,6 +63,13 @@ def compare(candidate: torch.Tensor, reference: torch.Tensor) -> dict[str, float
 
 
 def agreement(backbone: str, batch: int, steps: int, size: int, device: torch.device) -> dict[str, Any]:
+    """bf16 against fp32 for the logits and the `GRADS`, each beside its noise floor.
+
+    The floor is fp32 again on the input rounded to bf16 (what autocast's first convolution sees), against
+    fp32: how far the network itself moves when only the input's last bits change. At random init the deep
+    gradients are chaotic (measured: the stem's gradient has cosine ~0 to fp32's under that rounding alone,
+    also for `tsn` and with scaled attention), so a bf16 figure means something only beside its floor.
+    """
     torch.manual_seed(0)
     # Batch-statistics BN: the pretrained BN statistics are not available offline, and frozen init statistics
     # (mean 0, var 1) let activations grow to ~1e4 over 100 layers, where the unscaled attention saturates and
@@ -70,24 +80,24 @@ def agreement(backbone: str, batch: int, steps: int, size: int, device: torch.de
     model.train()
     for m in model.modules():
         if isinstance(m, nn.Dropout):
-            m.eval()  # the same network in both passes: bf16 and fp32 dropout masks are not the same draws
+            m.eval()  # the same network in all passes: bf16 and fp32 dropout masks are not the same draws
     frames = torch.randint(0, 256, (batch, steps, 3, size, size), dtype=torch.uint8)
     batch_ = {"label": np.arange(batch) % 101}
+    x = NORM(frames.to(device))
     results = {}
-    for label, amp in (("fp32", False), ("bf16", True)):
+    for label, amp, inputs in (("fp32", False, x), ("floor", False, x.bfloat16().float()), ("bf16", True, x)):
         model.zero_grad(set_to_none=True)
-        ctx = (
-            torch.autocast("cpu", dtype=torch.bfloat16)
-            if amp and device.type == "cpu"
-            else (gpu_kernels.autocast(device, amp))
-        )
+        ctx = torch.autocast("cpu", dtype=torch.bfloat16) if amp and device.type == "cpu" else autocast(device, amp)
         with ctx:
-            logits = model(NORM(frames.to(device)))
+            logits = model(inputs)
         loss_fn(logits, batch_, False, device).backward()
         named = dict(model.named_parameters())
-        results[label] = (logits.float().detach(), {g: named[g].grad.detach().clone() for g in GRADS})
-    (lb, gb), (lf, gf) = results["bf16"], results["fp32"]
-    return {"logits": compare(lb, lf), **{f"grad:{g}": compare(gb[g], gf[g]) for g in GRADS}}
+        results[label] = {"logits": logits.float().detach(), **{f"grad:{g}": named[g].grad.detach() for g in GRADS}}
+    ref = results["fp32"]
+    return {
+        key: {**compare(results["bf16"][key], ref[key]), "floor": compare(results["floor"][key], ref[key])}
+        for key in ref
+    }
 
 
 def train_rate(
@@ -166,6 +176,14 @@ def decode_all_cpus(quick: bool) -> dict[str, Any]:
     return {"videos_per_s": done / seconds, "cpus": cpus, "videos": done, "clip_source": clips.source}
 
 
+def _rounded(figures: dict[str, Any]) -> dict[str, Any]:
+    """4 significant digits, nested dicts (the floor) too; bf16's max |Δ| over the floor's beside them."""
+    out = {m: _rounded(x) if isinstance(x, dict) else float(f"{x:.4g}") for m, x in figures.items()}
+    if "floor" in figures:
+        out["max_abs_over_floor"] = float(f"{figures['max_abs'] / max(figures['floor']['max_abs'], 1e-30):.4g}")
+    return out
+
+
 def skip(skipped: list[str], what: str) -> None:
     print(f"gpu bench: skipped {what}", file=sys.stderr)
     skipped.append(what)
@@ -236,7 +254,7 @@ def run(quick: bool = False) -> list[BenchResult]:
             candidate=autocast,
             details={
                 "shape": shape,
-                **{k: {m: float(f"{x:.4g}") for m, x in v.items()} for k, v in agree.items()},
+                **{k: _rounded(v) for k, v in agree.items()},
                 **env,
             },
         ),

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from contextlib import nullcontext
 from typing import Any
@@ -75,6 +76,17 @@ def matmul_peak_tflops(n: int = 8192, repeats: int = 20) -> float:
     return 2 * n**3 / best / 1e12
 
 
+def refusal_reasons(messages: list[str]) -> list[str]:
+    """The warnings that say why a forced SDPA backend refused the shape, first lines, in order.
+
+    Dropped: the "<X> kernel not used because:" headers and every "<Y> has been runtime disabled" (the other
+    backends, switched off by forcing this one): on an H200 they came first and hid the reason.
+    """
+    # PyTorch appends where it warned from: "... (Triggered internally at .../sdp_utils.cpp:986.)"
+    lines = [re.sub(r"\s*\(Triggered internally at [^)]*\)", "", m.splitlines()[0]).strip() for m in messages]
+    return [line for line in lines if line and not line.endswith("because:") and "runtime disabled" not in line]
+
+
 def sdpa_backends(shape: tuple[int, int, int, int], device: torch.device, dtype: torch.dtype) -> dict[str, Any]:
     """Which SDPA backends run (B, heads, N, d) with gradients, and which one PyTorch chooses unforced."""
 
@@ -94,7 +106,7 @@ def sdpa_backends(shape: tuple[int, int, int, int], device: torch.device, dtype:
                     call()
                 accepts[backend.name] = "yes"
             except RuntimeError as err:
-                reasons = [str(w.message).splitlines()[0] for w in caught] or [str(err).splitlines()[0]]
+                reasons = refusal_reasons([str(w.message) for w in caught]) or [str(err).splitlines()[0]]
                 accepts[backend.name] = "no: " + " | ".join(r[:160] for r in reasons[:2])
     with _OpNames() as seen:
         call()

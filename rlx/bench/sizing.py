@@ -43,6 +43,9 @@ from rlx.tune.placement import NodeType, load_cluster
 # MFU 30 %: ResNet training reaches roughly 20-30 % of the bf16 peak (BatchNorm and ReLU are memory-bound; e.g.
 # ResNet-50 AMP on an A100 at ~2,800 images/s is ~22 %, a figure recalled, not checked here). The upper end keeps
 # the decode need on the safe side until `python -m rlx.bench gpu` measures the GPU (its line replaces the estimate).
+# Measured on an H200 (2026-11-30): 10.2 % of its table peak. Not carried over to other GPUs: those with more
+# memory bandwidth per FLOP (A100, A10G, L4) are likely to reach a higher MFU on this memory-bound network, and
+# under-sizing starves the GPU, while over-sizing only leaves CPUs idle. `--mfu` prints the what-if.
 MFU, MAX_WAIT, EFFICIENCY = 0.3, 0.1, 0.8
 FALLBACK_GFLOPS = 158.9  # two_branch forward per video, T = 8, 224² (model.two_branch_vs_tsn_flops, 2026-11-24)
 BEGIN, END = "<!-- rlx.bench.sizing:begin -->", "<!-- rlx.bench.sizing:end -->"
@@ -110,8 +113,8 @@ def decode_rates(lines: dict[str, tuple[dict[str, Any], str]]) -> dict[str, Rate
     return rates
 
 
-def gpu_rate(gpu: str, lines: dict[str, tuple[dict[str, Any], str]]) -> Rate:
-    """Training videos/s of one `gpu`: measured by `rlx.bench gpu` on it, else estimated at `MFU`."""
+def gpu_rate(gpu: str, lines: dict[str, tuple[dict[str, Any], str]], mfu: float = MFU) -> Rate:
+    """Training videos/s of one `gpu`: measured by `rlx.bench gpu` on it, else estimated at `mfu`."""
     if "gpu.train_mfu" in lines:
         line, where = lines["gpu.train_mfu"]
         found = throughput.peak_tflops(line["details"].get("device", ""))
@@ -121,8 +124,21 @@ def gpu_rate(gpu: str, lines: dict[str, tuple[dict[str, Any], str]]) -> Rate:
     if "model.two_branch_vs_tsn_flops" in lines:
         gflops = float(lines["model.two_branch_vs_tsn_flops"][0]["details"]["two_branch_gflops"])
     peak = throughput.PEAK_BF16_TFLOPS[gpu]
-    vps = throughput.videos_per_s_at_mfu(gflops * 1e9, peak, MFU)
-    return Rate(vps, f"estimate: {MFU:.0%} of {peak:g} TFLOP/s / (3 x {gflops:g} GFLOPs)")
+    vps = throughput.videos_per_s_at_mfu(gflops * 1e9, peak, mfu)
+    return Rate(vps, f"estimate: {mfu:.1%} of {peak:g} TFLOP/s / (3 x {gflops:g} GFLOPs)")
+
+
+def measured_mfu_note(lines: dict[str, tuple[dict[str, Any], str]], mfu: float) -> list[str]:
+    """A line saying what `rlx.bench gpu` measured, when it has, beside the MFU the estimates assume."""
+    if "gpu.train_mfu" not in lines:
+        return []
+    line, where = lines["gpu.train_mfu"]
+    d = line["details"]
+    return [
+        f"- measured: {d.get('device', '?')} {float(d['videos_per_s']):.0f} training videos/s = "
+        f"{float(line['value']):.1%} MFU ({where}); estimates for GPUs not measured assume {mfu:.1%} "
+        f"(`--mfu` for a what-if)"
+    ]
 
 
 def gpu_of(node: NodeType) -> str:
@@ -155,7 +171,9 @@ def cell(gpus: int, gpu_vps: float, rate: Rate, available: float) -> str:
     return f"{need} ✗ (wait {wait:.0%})"
 
 
-def table(clusters: list[Path], lines: dict[str, tuple[dict[str, Any], str]], per_worker: float) -> str:
+def table(
+    clusters: list[Path], lines: dict[str, tuple[dict[str, Any], str]], per_worker: float, mfu: float = MFU
+) -> str:
     """The markdown table and, under it, the sources of every rate it uses."""
     rates = decode_rates(lines)
     head = "| file | node type | GPUs | GPU videos/s each | CPUs | decode CPUs | " + " | ".join(INPUTS) + " |"
@@ -167,7 +185,7 @@ def table(clusters: list[Path], lines: dict[str, tuple[dict[str, Any], str]], pe
             if not gpus:
                 continue
             gpu = gpu_of(node)
-            g = gpu_sources.setdefault(gpu, gpu_rate(gpu, lines))
+            g = gpu_sources.setdefault(gpu, gpu_rate(gpu, lines, mfu))
             cpus = node.resources.get("CPU", 0)
             available = cpus - gpus * per_worker
             cells = [cell(gpus, g.videos_per_s or 0.0, rates[name], available) for name in INPUTS]
@@ -182,6 +200,7 @@ def table(clusters: list[Path], lines: dict[str, tuple[dict[str, Any], str]], pe
         for name, r in rates.items()
     ]
     notes += [f"- {gpu}: {r.videos_per_s:.0f} training videos/s — {r.source}" for gpu, r in gpu_sources.items()]
+    notes += measured_mfu_note(lines, mfu)
     notes.append(
         f"- decode CPUs = CPUs − GPUs × {per_worker:g} (`cpus_per_worker` of the GPU spaces); cells: CPUs "
         f"needed for data wait ≤ {MAX_WAIT:.0%} at {EFFICIENCY:g} parallel efficiency"
@@ -203,13 +222,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clusters", default="clusters", help="folder of cluster YAMLs (its README gets the table)")
     parser.add_argument("--spaces", default="tune_spaces", help="search spaces (for cpus_per_worker)")
     parser.add_argument("--cpus-per-worker", type=float, help="instead of the spaces' value (what-if)")
+    parser.add_argument("--mfu", type=float, help=f"MFU of GPUs not measured, 0-1 (default {MFU}; what-if)")
     parser.add_argument("--write", action="store_true", help="replace the table in <clusters>/README.md")
     args = parser.parse_args(argv)
-    if args.write and args.cpus_per_worker is not None:
-        parser.error("--write records the shipped spaces' cpus_per_worker; a what-if only prints")
+    if args.write and (args.cpus_per_worker is not None or args.mfu is not None):
+        parser.error("--write records the shipped spaces' cpus_per_worker and the planning MFU; a what-if only prints")
+    if args.mfu is not None and not 0 < args.mfu <= 1:
+        parser.error(f"--mfu is a fraction in (0, 1], got {args.mfu}")
     clusters = Path(args.clusters)
     per_worker = args.cpus_per_worker or cpus_per_worker(Path(args.spaces))
-    text = table(sorted(clusters.glob("*.yaml")), latest_lines(Path(args.reports)), per_worker)
+    text = table(sorted(clusters.glob("*.yaml")), latest_lines(Path(args.reports)), per_worker, args.mfu or MFU)
     print(text)
     if args.write:
         readme = clusters / "README.md"
