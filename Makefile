@@ -19,11 +19,10 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 # The main job on the embedded default: the smoke search (synthetic videos -> Ray Data -> Ray Tune/Train
-# -> MLflow), then its report. --resume makes a rerun continue an interrupted search (finished trials are
-# kept) instead of starting over.
+# -> MLflow), then its report, made once: logged to MLflow and kept in reports/smoke. --resume makes a rerun
+# continue an interrupted search (finished trials are kept) instead of starting over.
 run: setup
-	$(PY) -m rlx.tune --space tune_spaces/smoke.yaml --resume
-	$(PY) -m rlx.report --experiment smoke --out reports/smoke
+	$(PY) -m rlx.tune --space tune_spaces/smoke.yaml --resume --report-dir reports/smoke
 	@echo
 	@echo "report:    reports/smoke/index.html (one page, opens from disk) and reports/smoke/README.md"
 	@echo "MLflow UI: $(PY) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns.db --host 127.0.0.1 --port 5000"

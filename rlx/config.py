@@ -153,6 +153,14 @@ class DataConfig:
     # 2 per decode CPU keeps one waiting behind each running one (rlx.data.pipeline.runners.keep_tasks_queued)
     loader_tasks: int = 2
     loader_cpus: float = 1.0  # CPUs reserved by each decode task (fractions share small machines)
+    # The validation batches are the same every epoch (one centre view, no shuffle): a worker keeps its
+    # decoded share in memory after the first epoch when it is at most this size, instead of starting a Ray
+    # Data run per epoch (~2.5 s on 2 cores: most of the smoke search's validation). 0 decodes every epoch.
+    val_cache_mb: int = 256
+    # Training epochs one Ray Data run streams (rlx.data.pipeline.epochs_rows): a run per epoch starts its
+    # tasks anew each time (~2 s of data wait per epoch on 2 cores); a run over k epochs holds k epochs'
+    # rows (paths and labels) in its plan. 1: a dataset per epoch.
+    stream_epochs: int = 8
     # Video decoder (rlx.data.decode). pyav by measurement (`python -m rlx.bench data`, README benchmark table):
     # the reference of the equality tests, 2.6-9.5x decord's videos/s on the Xvid AVIs (UCF-101/HMDB-51's
     # format) and within this machine's noise of decord and torchcodec on H.264 MP4.
@@ -172,6 +180,8 @@ class DataConfig:
         check(0.0 <= self.val_fraction < 1.0, "data.val_fraction", self.val_fraction, "must be in [0, 1)")
         check(self.max_missing_test >= 0, "data.max_missing_test", self.max_missing_test, "must be >= 0")
         check(self.loader_tasks >= 1, "data.loader_tasks", self.loader_tasks, "must be >= 1")
+        check(self.val_cache_mb >= 0, "data.val_cache_mb", self.val_cache_mb, "must be >= 0")
+        check(self.stream_epochs >= 1, "data.stream_epochs", self.stream_epochs, "must be >= 1")
         check(self.decode_timeout_s > 0, "data.decode_timeout_s", self.decode_timeout_s, "must be > 0")
         check(self.dataset != "charades" or self.split == 1, "data.split", self.split, "Charades has only split 1")
         check(

@@ -10,7 +10,7 @@ import ray
 import ray.data
 from test_data_pipeline_video import T, by_id, expected_train, make_rows, spec_for, write_clips
 
-from rlx.data.pipeline import SkipLog, build_dataset, iter_local, rebatch, skip_log_actor
+from rlx.data.pipeline import SkipLog, build_dataset, epoch_rows, epochs_rows, iter_local, rebatch, skip_log_actor
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +102,16 @@ def test_ray_test_mode_gives_20_views(local_ray, dataset):
     assert all(b["frames"].shape[1:] == (20, T, 3, 32, 32) for b in batches)
     np.testing.assert_array_equal(rows["b1"]["labels"], [0, 1, 1])
     np.testing.assert_array_equal(rows["a0"]["frames"], by_id(iter_local(spec, make_rows()[:1]))["a0"]["frames"])
+
+
+@pytest.mark.slow  # local Ray: ~5 s to start, shared by the module
+def test_ray_one_run_over_two_epochs_decodes_each_as_its_own_epoch(local_ray, dataset):
+    spec = spec_for(dataset)
+    rows = make_rows(with_bad=False)
+    both = collect(build_dataset(spec, epochs_rows(rows, range(2), seed=0)))
+    assert [int(e) for b in both for e in b["epoch"]] == [0] * len(rows) + [1] * len(rows)  # in order
+    for epoch in (0, 1):
+        want = by_id(collect(build_dataset(spec, epoch_rows(rows, epoch, seed=0), epoch=epoch)))
+        got = by_id([{k: v[b["epoch"] == epoch] for k, v in b.items()} for b in both])
+        assert sorted(got) == sorted(want)
+        assert all(np.array_equal(got[v]["frames"], want[v]["frames"]) for v in want)

@@ -67,3 +67,13 @@ def test_mlflow_url_links_every_run_id_to_its_page(store, tmp_path, monkeypatch)
     ).read_text()
     plain = (root / "small" / "README.md").read_text()
     assert "#/experiments/" not in plain  # a sqlite store and no --mlflow-url: no links
+
+
+def test_the_search_keeps_the_report_it_logs_where_asked(store, tmp_path, capsys):
+    from rlx.tune.search import publish_report  # noqa: PLC0415  (Ray: only this test needs it)
+
+    root, uri, ids = store
+    assert publish_report("small", ids["search"], uri, keep_in=str(tmp_path / "kept")) is True
+    assert capsys.readouterr().out.rstrip().endswith(f"; files in {tmp_path / 'kept'}")
+    for name in ("README.md", "tables/architectures.csv"):  # the files `python -m rlx.report --out` writes
+        assert (tmp_path / "kept" / name).read_text() == (root / "small" / name).read_text()

@@ -9,6 +9,7 @@ import pytest
 
 from rlx.config import RunConfig
 from rlx.data import splits
+from rlx.data.pipeline import EpochSplitter
 from rlx.train.data import TrialData, local_stream
 from rlx.train.prepare import DataSource, prepare_dataset
 
@@ -74,3 +75,84 @@ def test_charades_index_trains_on_its_actions(tmp_path):
     assert [r["action"] for r in videos.train_rows()] == [-1, -1, -1]
     # the paper's test: 10 clips × 4 groups × 5 crops = 200 views, so one video per test batch
     assert data.spec("test").num_views == 200 and data.test_batch_size() == 1
+
+
+def _counting(trial: TrialData) -> list[int]:
+    """Wrap the trial's stream: the returned list grows by one per decoding pass that starts."""
+    passes: list[int] = []
+    stream = trial.stream
+
+    def counted(*args):
+        passes.append(1)
+        return stream(*args)
+
+    trial.stream = counted
+    return passes
+
+
+def _val_ids(trial: TrialData, rank: int = 0, world: int = 1) -> list[str]:
+    return [v for b in trial.val_batches(rank, world) for v in b["video_id"]]
+
+
+def test_validation_is_decoded_once_then_replayed_equal(trial):
+    data = TrialData.open(prepare_dataset(trial.cfg.data), trial.cfg, stream=local_stream)
+    passes = _counting(data)
+    first = [{k: np.array(v) for k, v in b.items()} for b in data.val_batches(0, 1)]
+    again = list(data.val_batches(0, 1))
+    assert len(passes) == 1 and len(first) == len(again)
+    for a, b in zip(first, again, strict=True):
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    assert _val_ids(data, 1, 2) and len(passes) == 2  # another shard is its own pass
+
+
+def test_validation_over_budget_or_interrupted_is_decoded_again(trial):
+    off = RunConfig.from_flat({**trial.cfg.to_flat(), "data.val_cache_mb": 0})
+    data = TrialData.open(prepare_dataset(off.data), off, stream=local_stream)
+    passes = _counting(data)
+    assert _val_ids(data) == _val_ids(data) and len(passes) == 2  # 0: never kept
+    batches = list(data.val_batches(0, 1))
+    assert len(list(data._recorded(iter(batches), (0, 1), budget=1))) == len(batches)  # over budget: passed on,
+    assert (0, 1) not in data._val_replay  # not kept
+    whole = TrialData.open(prepare_dataset(trial.cfg.data), trial.cfg, stream=local_stream)
+    passes = _counting(whole)
+    next(iter(whole.val_batches(0, 1)))  # one batch taken, the pass abandoned
+    ids = _val_ids(whole)
+    assert len(passes) == 2 and sorted(ids) == sorted(r["video_id"] for r in whole.rows("val"))
+
+
+def _epochs(data: TrialData, epochs: range) -> list[list[dict[str, np.ndarray]]]:
+    return [
+        [{k: np.array(v) for k, v in b.items() if k != "epoch"} for b in data.train_batches(e, 0, 1)] for e in epochs
+    ]
+
+
+def test_one_stream_over_epochs_gives_the_batches_of_a_stream_per_epoch(trial):
+    flat = {**trial.cfg.to_flat(), "optim.epochs": 3, "optim.batch_size": 4}  # 11 rows: batches 4, 4, 3
+    per_epoch, streamed = (
+        TrialData.open(prepare_dataset(trial.cfg.data), RunConfig.from_flat({**flat, "data.stream_epochs": k}))
+        for k in (1, 3)
+    )
+    per_epoch.stream = streamed.stream = local_stream
+    passes = _counting(streamed)
+    want, got = _epochs(per_epoch, range(3)), _epochs(streamed, range(3))
+    assert len(passes) == 1 and [len(b["frames"]) for b in got[0]] == [4, 4, 3]
+    for w, g in zip(want, got, strict=True):
+        assert len(w) == len(g) and all(np.array_equal(a[k], b[k]) for a, b in zip(w, g, strict=True) for k in a)
+    (again,) = _epochs(streamed, range(1, 2))  # a resumed epoch: a new stream from it, the same batches
+    assert len(passes) == 2 and all(np.array_equal(a[k], b[k]) for a, b in zip(want[1], again, strict=True) for k in a)
+
+
+def test_epoch_splitter_cuts_straddling_batches_and_refuses_epochs_out_of_order():
+    def batch(epochs: list[int]) -> dict[str, np.ndarray]:
+        return {"epoch": np.asarray(epochs), "label": np.arange(len(epochs))}
+
+    # epoch 1 has a single row, inside a batch that holds the end of 0 and the start of 2
+    splitter = EpochSplitter(iter([batch([0, 0, 0]), batch([0, 1, 2]), batch([2, 2])]), range(3), batch_size=2)
+    sizes = [[len(b["label"]) for b in splitter.epoch(e)] for e in range(3)]
+    assert sizes == [[2, 2], [1], [2, 1]] and splitter.next_epoch is None
+    fresh = EpochSplitter(iter([batch([0, 1])]), range(2), batch_size=2)
+    with pytest.raises(ValueError, match="epoch 1 requested, but this stream can give only 0"):
+        list(fresh.epoch(1))
+    half = fresh.epoch(0)
+    next(half)
+    assert fresh.next_epoch is None  # left half-read: the stream serves nothing more

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from ray import tune
 
-from rlx.tune.run import max_concurrent_trials, param_space, tune_domain
+from rlx.tune.run import max_concurrent_trials, param_space, trial_cpus, tune_domain
 from rlx.tune.space import Resources, Sampler, load_space
 
 SMOKE = Path(__file__).resolve().parents[1] / "tune_spaces" / "smoke.yaml"
@@ -43,6 +43,9 @@ def test_concurrency_counts_the_workers_and_the_decode_tasks(space):
     cfg = space.sample_config(space.groups()[0])
     assert (cfg.data.loader_tasks, cfg.data.loader_cpus) == (1, 0.5)
     assert max_concurrent_trials(space, {"CPU": 10}) == 6
+    assert trial_cpus(space, {"CPU": 2}) == pytest.approx(1.51)  # its driver's 0.01 on a local Ray
+    assert trial_cpus(space, {"CPU": 0, "train_driver": 8}) == 1.5  # the shipped clusters: drivers on the head
+    assert max_concurrent_trials(space, {"CPU": 3.02}) == 2 and max_concurrent_trials(space, {"CPU": 3}) == 1
     assert max_concurrent_trials(space, {"CPU": 1}) == 1  # never 0: one trial waits for resources instead
     gpu = dataclasses.replace(space, resources=Resources(workers_per_trial=2, gpus_per_worker=1, cpus_per_worker=1))
     assert max_concurrent_trials(gpu, {"CPU": 64, "GPU": 5}) == 2  # 2 GPUs per trial: the GPUs bind first

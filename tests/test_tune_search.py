@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from rlx.tracking import open_run
+from rlx.tune import search
 from rlx.tune.search import publish_report, restart_problem, space_digest
-from rlx.tune.space import load_space
+from rlx.tune.space import SpaceError, load_space
 
 SMOKE = Path(__file__).resolve().parents[1] / "tune_spaces" / "smoke.yaml"
 
@@ -85,3 +86,17 @@ def test_a_failed_report_is_a_warning_not_a_lost_search(tmp_path, capsys):
     out = capsys.readouterr().out.strip()
     assert out.startswith("warning: report of smoke not logged to MLflow (ReportError(") and "\n" not in out
     assert out.endswith("retry: python -m rlx.report --experiment smoke --log")
+
+
+def test_a_trial_larger_than_the_local_machine_is_refused_not_left_waiting(space, monkeypatch):
+    # 1 worker × (1 CPU + 1 decode task × 0.5) + the driver's 0.01: 1.51 CPUs, on a 1.5-CPU local Ray
+    monkeypatch.setattr(search.ray, "is_initialized", lambda: True)
+    monkeypatch.setattr(search.ray, "cluster_resources", lambda: {"CPU": 1.5})
+    with pytest.raises(SpaceError) as err:
+        search._start_ray(space, search.SearchOptions(address="local"))
+    assert str(err.value) == (
+        f"{SMOKE}: resources: a trial needs 1.51 CPUs (workers_per_trial × (cpus_per_worker + data.loader_tasks × "
+        "data.loader_cpus), and 0.01 for its driver) but this machine's Ray has 1.5"
+    )
+    monkeypatch.setattr(search.ray, "cluster_resources", lambda: {"CPU": 1.5, "train_driver": 4})
+    assert search._start_ray(space, search.SearchOptions(address="ray://head:10001")) == 1  # may scale: waits

@@ -9,19 +9,22 @@ yield the same batches for the same rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from rlx.config import RunConfig
 from rlx.data import splits
 from rlx.data.pipeline import (
+    EpochSplitter,
     Mode,
     PipelineSpec,
     action_rows,
     build_dataset,
     epoch_rows,
+    epochs_rows,
     index_rows,
     iter_local,
     rebatch,
@@ -60,8 +63,9 @@ class TrialData:
     rows are reshuffled per epoch and each video draws its segments and
     crops from (seed, epoch, video), so a resumed epoch sees exactly the
     batches an uninterrupted run would have. Batches come from `stream`:
-    Ray Data tasks (`ray_stream`, a dataset built per epoch) or the calling
-    process (`local_stream`), the same batches either way.
+    Ray Data tasks (`ray_stream`, one dataset per `data.stream_epochs`
+    training epochs) or the calling process (`local_stream`), the same
+    batches either way.
     """
 
     def __init__(
@@ -77,6 +81,8 @@ class TrialData:
         self.source = source
         self.cfg = cfg
         self.stream = stream
+        self._val_replay: dict[tuple[int, int], list[Batch]] = {}  # (rank, world) -> decoded validation batches
+        self._feeds: dict[tuple[int, int], EpochSplitter] = {}  # (rank, world) -> its training stream
 
     @classmethod
     def open(cls, folder: Path, cfg: RunConfig, stream: Stream = ray_stream) -> TrialData:
@@ -130,11 +136,52 @@ class TrialData:
         return self.stream(self.spec(mode), rows, epoch, batch_size)
 
     def train_batches(self, epoch: int, rank: int, world: int) -> Iterable[Batch]:
-        return self._stream("train", self.train_rows(), epoch, rank, world, shuffle=True)
+        """Epoch `epoch`'s batches, from a stream over up to `data.stream_epochs` epochs started here.
+
+        Epochs asked for in order continue the stream; any other (a resumed run, the first epoch, a
+        repeated one) starts a new stream at that epoch. The batches are those of a stream per epoch.
+        """
+        key = (rank, world)
+        feed = self._feeds.get(key)
+        if feed is None or feed.next_epoch != epoch:
+            last = min(epoch + self.cfg.data.stream_epochs, self.cfg.optim.epochs)
+            epochs = range(epoch, max(last, epoch + 1))
+            rows = epochs_rows(self.train_rows(), epochs, self.cfg.train.seed, rank, world)
+            if not rows:
+                return iter(())
+            batch_size = self.batch_size(world)
+            feed = EpochSplitter(self.stream(self.spec("train"), rows, epoch, batch_size), epochs, batch_size)
+            self._feeds[key] = feed
+        return feed.epoch(epoch)
 
     def val_batches(self, rank: int, world: int) -> Iterable[Batch]:
-        """The validation hold-out, one centre view (fast, every epoch)."""
-        return self._stream("val", self.rows("val"), 0, rank, world, shuffle=False)
+        """The validation hold-out, one centre view (fast, every epoch).
+
+        The same batches every epoch, so they are decoded once and replayed from memory while this rank's
+        share fits `data.val_cache_mb` (a larger share is decoded every epoch)."""
+        key = (rank, world)
+        if key in self._val_replay:
+            return iter(self._val_replay[key])
+        batches = self._stream("val", self.rows("val"), 0, rank, world, shuffle=False)
+        budget = self.cfg.data.val_cache_mb * 2**20
+        return self._recorded(batches, key, budget) if budget else batches
+
+    def _recorded(self, batches: Iterable[Batch], key: tuple[int, int], budget: int) -> Iterator[Batch]:
+        """`batches`, kept for `val_batches` to replay if the whole pass arrives and stays within `budget` bytes."""
+        kept: list[Batch] | None = []
+        size = 0
+        for batch in batches:
+            if kept is not None:
+                size += sum(v.nbytes for v in batch.values() if isinstance(v, np.ndarray))
+                if size <= budget:
+                    # Owned copies: Ray Data's arrays are read-only views that pin object-store blocks.
+                    batch = {k: np.array(v) if isinstance(v, np.ndarray) else v for k, v in batch.items()}
+                    kept.append(batch)
+                else:
+                    kept = None
+            yield batch
+        if kept is not None:  # only a complete pass: an interrupted one must not replay as the whole hold-out
+            self._val_replay[key] = kept
 
     def test_batches(self, rank: int, world: int) -> Iterable[Batch]:
         return self._stream("test", self.rows("test"), 0, rank, world, shuffle=False)

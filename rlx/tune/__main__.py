@@ -44,6 +44,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "resources are checked against its node types, the plan says which node type each "
         "trial lands on; with --dry-run, data paths are not checked here (they are the cluster's)",
     )
+    parser.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="also write the search's report (the one logged to MLflow) into DIR, as `python -m rlx.report "
+        "--out DIR` would: one report instead of two",
+    )
     return parser.parse_args(argv)
 
 
@@ -78,8 +84,13 @@ def main(argv: list[str] | None = None) -> int:
         address=args.address,
         cluster_file=args.cluster,
         overrides=tuple(args.set),
+        report_dir=args.report_dir,
     )
-    return run_search(space, plan, options)
+    try:
+        return run_search(space, plan, options)
+    except SpaceError as err:  # found once Ray is up: a trial larger than this machine
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -113,13 +113,19 @@ def _data_searched(config: dict[str, Any], base: TrialBase) -> bool:
     return any(config.get(f"data.{k}", v) != v for k, v in (("dataset", source["dataset"]), ("split", source["split"])))
 
 
-def max_concurrent_trials(space: SearchSpace, cluster: dict[str, float]) -> int:
-    """Trials that fit at once: Tune cannot see the trainers' placement groups (RAY_NOTES.md)."""
+def trial_cpus(space: SearchSpace, cluster: dict[str, float]) -> float:
+    """CPUs one trial holds: its workers' and their decode tasks', and its driver's sliver where it takes CPU."""
     r = space.resources
     cfg = space.sample_config(space.groups()[0])
     # Every worker reserves its own decode slots (rlx.data.pipeline.slots) beside its training CPUs.
-    cpus = r.workers_per_trial * (r.cpus_per_worker + cfg.data.loader_tasks * cfg.data.loader_cpus)
-    fits = [math.floor(cluster.get("CPU", 1) / cpus)]
+    workers = r.workers_per_trial * (r.cpus_per_worker + cfg.data.loader_tasks * cfg.data.loader_cpus)
+    return workers + (0.0 if cluster.get(DRIVER_RESOURCE) else 0.01)  # see driver_resources
+
+
+def max_concurrent_trials(space: SearchSpace, cluster: dict[str, float]) -> int:
+    """Trials that fit at once: Tune cannot see the trainers' placement groups (RAY_NOTES.md)."""
+    r = space.resources
+    fits = [math.floor(cluster.get("CPU", 1) / trial_cpus(space, cluster))]
     if r.gpus_per_worker:
         fits.append(math.floor(cluster.get("GPU", 0) / (r.workers_per_trial * r.gpus_per_worker)))
     return max(1, min(fits))

@@ -36,8 +36,8 @@ from rlx.tune.fusion import FusionContext, run_fusion
 from rlx.tune.placement import load_cluster, place_groups
 from rlx.tune.provenance import search_tags
 from rlx.tune.refit import fuse_refits, run_refit
-from rlx.tune.run import TrialBase, max_concurrent_trials, run_group, summarize
-from rlx.tune.space import SearchSpace
+from rlx.tune.run import TrialBase, max_concurrent_trials, run_group, summarize, trial_cpus
+from rlx.tune.space import SearchSpace, SpaceError
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class SearchOptions:
     address: str | None = None  # Ray cluster; None: $RAY_ADDRESS, else a local Ray
     cluster_file: str | None = None  # size concurrency by this cluster description's node types
     overrides: tuple[str, ...] = ()  # the `--set key=value` items, for the recorded command
+    report_dir: str | None = None  # also keep the report's files here (else only logged to MLflow)
 
 
 def run_search(space: SearchSpace, plan: str, options: SearchOptions) -> int:
@@ -122,7 +123,7 @@ def run_search(space: SearchSpace, plan: str, options: SearchOptions) -> int:
     for r in refits + fused_refits:
         shown = ", ".join(f"{k}={v:.4f}" for k, v in r.items() if k.startswith("test/") and v is not None)
         print(f"  refit {r['group']}{' (two-stream)' if 'rgb_run' in r else ''}: {r.get('error') or shown}")
-    publish_report(space.name, parent.run_id, uri)
+    publish_report(space.name, parent.run_id, uri, options.report_dir)
     return 0 if not errors else 1
 
 
@@ -172,16 +173,18 @@ def _keep_best_checkpoint(space: SearchSpace, group_key: str, parent_run_id: str
         )
 
 
-def publish_report(experiment: str, parent_run_id: str, uri: str) -> bool:
+def publish_report(experiment: str, parent_run_id: str, uri: str, keep_in: str | None = None) -> bool:
     """The experiment's report (rlx.report) logged to the search's parent run under `report/`; False on failure.
 
+    `keep_in`: the folder that also keeps the report's files (`--report-dir`), else a temporary one.
     A failure (no finished trial, a bug in a table) prints one warning line and leaves the search's results
     and exit status as they are: `python -m rlx.report --experiment NAME --log` retries it.
     """
     try:
-        with tempfile.TemporaryDirectory(prefix="rlx-tune-report-") as out:
-            written = write_report(experiment, uri, Path(out), server_url(uri))
-            folder = log_report(parent_run_id, Path(out), uri)
+        with tempfile.TemporaryDirectory(prefix="rlx-tune-report-") as tmp:
+            out = Path(keep_in) if keep_in else Path(tmp)
+            written = write_report(experiment, uri, out, server_url(uri))
+            folder = log_report(parent_run_id, out, uri)
     except Exception as err:  # any failure of the report must not fail the search
         print(
             f"warning: report of {experiment} not logged to MLflow ({err!r}); "
@@ -191,7 +194,7 @@ def publish_report(experiment: str, parent_run_id: str, uri: str) -> bool:
         return False
     print(
         f"report ({written.tables} tables, {written.plots} plots) logged to the search run {parent_run_id}: "
-        f"artifacts {folder}/index.html",
+        f"artifacts {folder}/index.html" + (f"; files in {keep_in}" if keep_in else ""),
         flush=True,
     )
     return True
@@ -206,6 +209,14 @@ def _start_ray(space: SearchSpace, options: SearchOptions) -> int:
         else:
             ray.init(address=address, configure_logging=False)
     cluster = ray.cluster_resources()
+    need = trial_cpus(space, cluster)
+    if address == "local" and need > cluster.get("CPU", 0):  # no autoscaler: the trial would wait forever
+        raise SpaceError(
+            space.path,
+            "resources",
+            f"a trial needs {need:g} CPUs (workers_per_trial × (cpus_per_worker + data.loader_tasks × "
+            f"data.loader_cpus), and 0.01 for its driver) but this machine's Ray has {cluster.get('CPU', 0):g}",
+        )
     concurrency = max_concurrent_trials(space, cluster)
     print(
         f"cluster: {cluster.get('CPU', 0):g} CPUs, {cluster.get('GPU', 0):g} GPUs "

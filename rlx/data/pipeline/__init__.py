@@ -42,7 +42,10 @@ starts first, then the crop and flip. Video *order* is reshuffled per epoch
 by `epoch_rows` (a permutation of the rows in the driver, where only paths
 live); Ray Data is never asked to shuffle or materialize decoded frames.
 Build a new dataset per epoch (`build_dataset(spec, rows, epoch)`): a
-dataset executes lazily each time it is iterated.
+dataset executes lazily each time it is iterated. Or stream several epochs
+from one dataset, saving a run's start-up per epoch: rows tagged with their
+epoch (`epochs_rows`) are decoded as that epoch's, and `EpochSplitter` hands
+the batches back epoch by epoch, as per-epoch datasets would have.
 
 Corrupt or missing videos: a `DecodeError` while reading a video (with
 `spec.decoder`; one that outlives `spec.decode_timeout_s` is one too) drops its
@@ -58,8 +61,8 @@ row, logs a warning naming the file, and is counted twice over:
 Any other exception is a bug and propagates.
 """
 
-from rlx.data.pipeline.batches import Batch, decode_batch, rebatch, to_columns
-from rlx.data.pipeline.rows import BAD_STATUSES, action_rows, epoch_rows, index_rows
+from rlx.data.pipeline.batches import Batch, EpochSplitter, decode_batch, rebatch, to_columns
+from rlx.data.pipeline.rows import BAD_STATUSES, action_rows, epoch_rows, epochs_rows, index_rows
 from rlx.data.pipeline.runners import build_dataset, iter_local
 from rlx.data.pipeline.skips import SkipLog, record_skips, skip_log_actor
 from rlx.data.pipeline.spec import Mode, PipelineSpec
@@ -68,6 +71,7 @@ from rlx.data.pipeline.video import count_frames, load_action, load_video, sampl
 __all__ = [
     "BAD_STATUSES",
     "Batch",
+    "EpochSplitter",
     "Mode",
     "PipelineSpec",
     "SkipLog",
@@ -76,6 +80,7 @@ __all__ = [
     "count_frames",
     "decode_batch",
     "epoch_rows",
+    "epochs_rows",
     "index_rows",
     "iter_local",
     "load_action",

@@ -32,7 +32,31 @@ def decode_batch(batch: Mapping[str, Any], spec: PipelineSpec, epoch: int = 0, s
     `labels` output is the classes active at the sampled frames, not the
     video's. Each action of a video has its own generator (key
     `<video_id>#<action>`), so two actions of one video draw independently.
+
+    Rows with an `epoch` column (one run streaming several epochs, `rows.epochs_rows`) are decoded as that
+    epoch's rows, each epoch's run of rows on its own: a video draws from its own epoch's generator, a lost
+    video is counted on a row of its own epoch, and the output keeps the `epoch` column.
     """
+    if "epoch" not in batch:
+        return _decode_rows(batch, spec, epoch, skip_log)
+    parts = []
+    for run in _epoch_runs(batch):
+        epoch_of_run = int(run["epoch"][0])
+        part = _decode_rows(run, spec, epoch_of_run, skip_log)
+        part["epoch"] = np.full(len(part["label"]), epoch_of_run, dtype=np.int64)
+        parts.append(part)
+    return _concat(parts)
+
+
+def _epoch_runs(batch: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """`batch` cut into its runs of consecutive rows of one `epoch`, in order."""
+    column = np.asarray(batch["epoch"])
+    starts = [0, *(np.flatnonzero(column[1:] != column[:-1]) + 1), len(column)]
+    return [{k: v[lo:hi] for k, v in batch.items()} for lo, hi in zip(starts, starts[1:], strict=False) if hi > lo]
+
+
+def _decode_rows(batch: Mapping[str, Any], spec: PipelineSpec, epoch: int, skip_log: Any) -> Batch:
+    """`decode_batch` for rows of one epoch."""
     kept: list[int] = []
     frames: list[np.ndarray] = []
     targets: list[np.ndarray] = []
@@ -105,6 +129,8 @@ def to_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
         "labels": _object_array([np.asarray(r["labels"], np.int32) for r in rows]),
         "num_frames": np.asarray([r["num_frames"] for r in rows], dtype=np.int64),
     }
+    if rows and "epoch" in rows[0]:  # a run over several epochs (`rows.epochs_rows`)
+        columns["epoch"] = np.asarray([r["epoch"] for r in rows], dtype=np.int64)
     if rows and "action" in rows[0]:
         columns["actions"] = _object_array([np.asarray(r["actions"], np.float64) for r in rows])
         columns["duration"] = np.asarray([r["duration"] for r in rows], dtype=np.float64)
@@ -144,6 +170,45 @@ def rebatch(batches: Iterable[Batch], batch_size: int) -> Iterator[Batch]:
             pending = [{name: column[batch_size:] for name, column in merged.items()}] if rows else []
     if rows:
         yield _concat(pending)
+
+
+class EpochSplitter:
+    """Each epoch's batches of `batch_size` rows, out of one stream of batches over several epochs.
+
+    The stream's rows carry an `epoch` column, epochs in order (`rows.epochs_rows`, order preserved), and its
+    batches may straddle two epochs. `epoch(e)` yields epoch e's rows re-batched as a stream of that epoch
+    alone would have given them (`rebatch`: full batches, the last partial); epochs are taken one after the
+    other, each wholly: `next_epoch` is the one that can come next, None once the stream is spent or an epoch
+    was left half-read.
+    """
+
+    def __init__(self, batches: Iterable[Batch], epochs: range, batch_size: int) -> None:
+        self._source = iter(batches)
+        self._carry: list[Batch] = []  # read from the source, of epochs not served yet, in order
+        self._stop = epochs.stop
+        self.batch_size = batch_size
+        self.next_epoch: int | None = epochs.start if len(epochs) else None
+
+    def epoch(self, epoch: int) -> Iterator[Batch]:
+        if epoch != self.next_epoch:
+            raise ValueError(f"epoch {epoch} requested, but this stream can give only {self.next_epoch}")
+        self.next_epoch = None  # until this epoch is read to its end
+        yield from rebatch(self._pieces(epoch), self.batch_size)
+        self.next_epoch = epoch + 1 if epoch + 1 < self._stop else None
+
+    def _pieces(self, epoch: int) -> Iterator[Batch]:
+        """Epoch `epoch`'s rows in order: the carried pieces, then the source until a later epoch shows."""
+        while self._carry:
+            if int(self._carry[0]["epoch"][0]) != epoch:
+                return
+            yield self._carry.pop(0)
+        for batch in self._source:
+            pieces = _epoch_runs(batch)
+            later = [p for p in pieces if int(p["epoch"][0]) != epoch]
+            yield from (p for p in pieces if int(p["epoch"][0]) == epoch)
+            if later:
+                self._carry = later
+                return
 
 
 def _num_rows(batch: Batch) -> int:

@@ -104,6 +104,8 @@ def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
         "labels": [int(v) for v in row.get("labels", [row["label"]])],
         "num_frames": int(row.get("num_frames", -1)),
     }
+    if "epoch" in row:  # a run over several epochs (rows.tag_epochs)
+        plain["epoch"] = int(row["epoch"])
     if "action" in row:
         plain["actions"] = [float(v) for v in row["actions"]]
         plain["duration"] = float(row["duration"])
