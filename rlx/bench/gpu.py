@@ -43,7 +43,6 @@ from torch import nn
 
 from rlx.bench import data_flow, gpu_kernels, throughput
 from rlx.bench.common import BenchResult
-from rlx.bench.gpu_kernels import autocast
 from rlx.bench.model import count_params_and_flops
 from rlx.config import ModelConfig, OptimConfig
 from rlx.models import build_model
@@ -87,7 +86,8 @@ def agreement(backbone: str, batch: int, steps: int, size: int, device: torch.de
     results = {}
     for label, amp, inputs in (("fp32", False, x), ("floor", False, x.bfloat16().float()), ("bf16", True, x)):
         model.zero_grad(set_to_none=True)
-        ctx = torch.autocast("cpu", dtype=torch.bfloat16) if amp and device.type == "cpu" else autocast(device, amp)
+        cpu_bf16 = amp and device.type == "cpu"
+        ctx = torch.autocast("cpu", dtype=torch.bfloat16) if cpu_bf16 else gpu_kernels.autocast(device, amp)
         with ctx:
             logits = model(inputs)
         loss_fn(logits, batch_, False, device).backward()

@@ -35,6 +35,7 @@ from rlx.tune.space import Group, Sampler, SearchSpace, referenced_group
 
 log = logging.getLogger(__name__)
 DRIVER_RESOURCE = "train_driver"  # a custom resource the cluster YAMLs give the head node (clusters/)
+DRIVER_CPU = 0.01  # a trial driver's CPU on a Ray without DRIVER_RESOURCE (see driver_resources)
 
 
 def driver_resources() -> dict[str, float]:
@@ -46,7 +47,7 @@ def driver_resources() -> dict[str, float]:
     """
     if ray.is_initialized() and ray.cluster_resources().get(DRIVER_RESOURCE):
         return {DRIVER_RESOURCE: 0.01}
-    return {"CPU": 0.01}
+    return {"CPU": DRIVER_CPU}
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def trial_cpus(space: SearchSpace, cluster: dict[str, float]) -> float:
     cfg = space.sample_config(space.groups()[0])
     # Every worker reserves its own decode slots (rlx.data.pipeline.slots) beside its training CPUs.
     workers = r.workers_per_trial * (r.cpus_per_worker + cfg.data.loader_tasks * cfg.data.loader_cpus)
-    return workers + (0.0 if cluster.get(DRIVER_RESOURCE) else 0.01)  # see driver_resources
+    return workers + (0.0 if cluster.get(DRIVER_RESOURCE) else DRIVER_CPU)
 
 
 def max_concurrent_trials(space: SearchSpace, cluster: dict[str, float]) -> int:

@@ -19,6 +19,7 @@ import shlex
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from rlx.tune.fusion import FusionContext, run_fusion
 from rlx.tune.placement import load_cluster, place_groups
 from rlx.tune.provenance import search_tags
 from rlx.tune.refit import fuse_refits, run_refit
-from rlx.tune.run import TrialBase, max_concurrent_trials, run_group, summarize, trial_cpus
+from rlx.tune.run import DRIVER_CPU, TrialBase, max_concurrent_trials, run_group, summarize, trial_cpus
 from rlx.tune.space import SearchSpace, SpaceError
 
 
@@ -181,8 +182,9 @@ def publish_report(experiment: str, parent_run_id: str, uri: str, keep_in: str |
     and exit status as they are: `python -m rlx.report --experiment NAME --log` retries it.
     """
     try:
-        with tempfile.TemporaryDirectory(prefix="rlx-tune-report-") as tmp:
-            out = Path(keep_in) if keep_in else Path(tmp)
+        kept = nullcontext(keep_in) if keep_in else tempfile.TemporaryDirectory(prefix="rlx-tune-report-")
+        with kept as folder_name:
+            out = Path(folder_name)
             written = write_report(experiment, uri, out, server_url(uri))
             folder = log_report(parent_run_id, out, uri)
     except Exception as err:  # any failure of the report must not fail the search
@@ -215,7 +217,8 @@ def _start_ray(space: SearchSpace, options: SearchOptions) -> int:
             space.path,
             "resources",
             f"a trial needs {need:g} CPUs (workers_per_trial × (cpus_per_worker + data.loader_tasks × "
-            f"data.loader_cpus), and 0.01 for its driver) but this machine's Ray has {cluster.get('CPU', 0):g}",
+            f"data.loader_cpus), and {DRIVER_CPU:g} for its driver) but this machine's Ray has "
+            f"{cluster.get('CPU', 0):g}",
         )
     concurrency = max_concurrent_trials(space, cluster)
     print(
