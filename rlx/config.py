@@ -153,10 +153,19 @@ class DataConfig:
     # 2 per decode CPU keeps one waiting behind each running one (rlx.data.pipeline.runners.keep_tasks_queued)
     loader_tasks: int = 2
     loader_cpus: float = 1.0  # CPUs reserved by each decode task (fractions share small machines)
+    # Training and validation videos per decode task. Each task costs the executor a round and a worker
+    # lease: 8 decoded 1.1x the videos/s of 4 on 2 CPUs (`python -m rlx.bench data`'s streamed path, 2-core
+    # VM). Test tasks keep 4 videos (rlx.data.pipeline.spec.TEST_DECODE_BATCH): a test video is 20-200 views.
+    decode_batch_size: int = 8
     # The validation batches are the same every epoch (one centre view, no shuffle): a worker keeps its
     # decoded share in memory after the first epoch when it is at most this size, instead of starting a Ray
     # Data run per epoch (~2.5 s on 2 cores: most of the smoke search's validation). 0 decodes every epoch.
     val_cache_mb: int = 256
+    # The final pass (test, and validation under the test protocol) starts decoding when the last training
+    # epoch starts, when a streamed run's decode tasks have little left to do, and a worker reads up to this
+    # many MB of its batches ahead (rlx.train.background.ReadAhead): the smoke search's test took ~5 s per
+    # trial after training, mostly decoding. 0: decode it after training.
+    final_read_ahead_mb: int = 256
     # Training epochs one Ray Data run streams (rlx.data.pipeline.epochs_rows): a run per epoch starts its
     # tasks anew each time (~2 s of data wait per epoch on 2 cores); a run over k epochs holds k epochs'
     # rows (paths and labels) in its plan. 1: a dataset per epoch.
@@ -180,7 +189,9 @@ class DataConfig:
         check(0.0 <= self.val_fraction < 1.0, "data.val_fraction", self.val_fraction, "must be in [0, 1)")
         check(self.max_missing_test >= 0, "data.max_missing_test", self.max_missing_test, "must be >= 0")
         check(self.loader_tasks >= 1, "data.loader_tasks", self.loader_tasks, "must be >= 1")
+        check(self.decode_batch_size >= 1, "data.decode_batch_size", self.decode_batch_size, "must be >= 1")
         check(self.val_cache_mb >= 0, "data.val_cache_mb", self.val_cache_mb, "must be >= 0")
+        check(self.final_read_ahead_mb >= 0, "data.final_read_ahead_mb", self.final_read_ahead_mb, "must be >= 0")
         check(self.stream_epochs >= 1, "data.stream_epochs", self.stream_epochs, "must be >= 1")
         check(self.decode_timeout_s > 0, "data.decode_timeout_s", self.decode_timeout_s, "must be > 0")
         check(self.dataset != "charades" or self.split == 1, "data.split", self.split, "Charades has only split 1")
@@ -245,6 +256,9 @@ class TrainConfig:
     channels_last: bool = True  # CUDA only
     keep_checkpoints: int = 2
     max_failures: int = 2  # worker-group restarts before the run fails
+    # Seconds between Ray Train's polls of its workers (set as RAY_TRAIN_HEALTH_CHECK_INTERVAL_S; Ray's default
+    # is 2): a report, a finished worker and a run's end each wait for the next poll.
+    report_poll_s: float = 0.5
     fail_at_epoch: int = -1  # fault injection for tests: rank 0 exits once when this epoch starts
     placement_strategy: PlacementStrategy = "PACK"
     # With more than one worker on GPUs, the BNs that use batch statistics (bn_mode batch; the non-local
@@ -257,6 +271,7 @@ class TrainConfig:
         check(self.cpus_per_worker > 0, "train.cpus_per_worker", self.cpus_per_worker, "must be > 0")
         check(self.keep_checkpoints >= 1, "train.keep_checkpoints", self.keep_checkpoints, "must be >= 1")
         check(self.max_failures >= 0, "train.max_failures", self.max_failures, "must be >= 0")
+        check(self.report_poll_s > 0, "train.report_poll_s", self.report_poll_s, "must be > 0")
 
 
 @dataclass(frozen=True)

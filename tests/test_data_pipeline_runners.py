@@ -108,7 +108,11 @@ def test_ray_test_mode_gives_20_views(local_ray, dataset):
 def test_ray_one_run_over_two_epochs_decodes_each_as_its_own_epoch(local_ray, dataset):
     spec = spec_for(dataset)
     rows = make_rows(with_bad=False)
-    both = collect(build_dataset(spec, epochs_rows(rows, range(2), seed=0)))
+    streamed = build_dataset(spec, epochs_rows(rows, range(2), seed=0))
+    # EpochSplitter cuts where the epoch changes: this dataset keeps row order, whatever the global setting
+    assert streamed.context.execution_options.preserve_order
+    assert not build_dataset(spec, rows).context.execution_options.preserve_order
+    both = collect(streamed)
     assert [int(e) for b in both for e in b["epoch"]] == [0] * len(rows) + [1] * len(rows)  # in order
     for epoch in (0, 1):
         want = by_id(collect(build_dataset(spec, epoch_rows(rows, epoch, seed=0), epoch=epoch)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +128,7 @@ def _epochs(data: TrialData, epochs: range) -> list[list[dict[str, np.ndarray]]]
 
 
 def test_one_stream_over_epochs_gives_the_batches_of_a_stream_per_epoch(trial):
-    flat = {**trial.cfg.to_flat(), "optim.epochs": 3, "optim.batch_size": 4}  # 11 rows: batches 4, 4, 3
+    flat = {**trial.cfg.to_flat(), "optim.epochs": 3, "optim.batch_size": 4, "data.final_read_ahead_mb": 0}
     per_epoch, streamed = (
         TrialData.open(prepare_dataset(trial.cfg.data), RunConfig.from_flat({**flat, "data.stream_epochs": k}))
         for k in (1, 3)
@@ -135,11 +136,51 @@ def test_one_stream_over_epochs_gives_the_batches_of_a_stream_per_epoch(trial):
     per_epoch.stream = streamed.stream = local_stream
     passes = _counting(streamed)
     want, got = _epochs(per_epoch, range(3)), _epochs(streamed, range(3))
-    assert len(passes) == 1 and [len(b["frames"]) for b in got[0]] == [4, 4, 3]
+    assert len(passes) == 1 and [len(b["frames"]) for b in got[0]] == [4, 4, 3]  # 11 rows
     for w, g in zip(want, got, strict=True):
         assert len(w) == len(g) and all(np.array_equal(a[k], b[k]) for a, b in zip(w, g, strict=True) for k in a)
     (again,) = _epochs(streamed, range(1, 2))  # a resumed epoch: a new stream from it, the same batches
     assert len(passes) == 2 and all(np.array_equal(a[k], b[k]) for a, b in zip(want[1], again, strict=True) for k in a)
+
+
+def test_a_new_training_stream_starts_decoding_when_asked_for_before_its_first_batch_is_taken(trial):
+    data = TrialData.open(prepare_dataset(trial.cfg.data), trial.cfg, stream=local_stream)
+    decoded: list[int] = []
+
+    def stream(*args):
+        for batch in local_stream(*args):
+            decoded.append(len(batch["frames"]))
+            yield batch
+
+    data.stream = stream
+    batches = data.train_batches(0, 0, 1)  # nothing taken yet
+    deadline = time.monotonic() + 10
+    while not decoded and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # the first batch read ahead, and at most the next one decoded and waiting (fit builds the model meanwhile)
+    assert decoded[0] == 6 and len(decoded) <= 2
+    assert sum(len(b["frames"]) for b in batches) == len(trial.rows("train"))
+
+
+def test_final_pass_starts_with_the_last_epoch_and_gives_the_batches_of_a_pass_after_training(trial):
+    flat = {**trial.cfg.to_flat(), "optim.epochs": 2}
+    ahead, after = (
+        TrialData.open(prepare_dataset(trial.cfg.data), RunConfig.from_flat({**flat, "data.final_read_ahead_mb": mb}))
+        for mb in (256, 0)
+    )
+    ahead.stream = after.stream = local_stream
+    passes = _counting(ahead)
+    list(ahead.train_batches(0, 0, 1))
+    assert len(passes) == 1  # one training stream over both epochs
+    list(ahead.train_batches(1, 0, 1))
+    assert len(passes) == 2  # the last epoch started the final pass too
+    got, want = list(ahead.final_batches(0, 1)), list(after.final_batches(0, 1))
+    assert len(passes) == 2 and len(got) == len(want) > 1
+    assert all(
+        a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a) for a, b in zip(got, want, strict=True)
+    )
+    list(ahead.final_batches(0, 1))  # asked again (a restarted test): a pass of its own
+    assert len(passes) == 3
 
 
 def test_epoch_splitter_cuts_straddling_batches_and_refuses_epochs_out_of_order():
@@ -156,3 +197,8 @@ def test_epoch_splitter_cuts_straddling_batches_and_refuses_epochs_out_of_order(
     half = fresh.epoch(0)
     next(half)
     assert fresh.next_epoch is None  # left half-read: the stream serves nothing more
+    # a stream out of order (Ray Data without preserve_order): a row of epoch 0 after epoch 1 began is refused
+    shuffled = EpochSplitter(iter([batch([0, 0]), batch([1, 1]), batch([0, 1])]), range(2), batch_size=2)
+    assert [len(b["label"]) for b in shuffled.epoch(0)] == [2]
+    with pytest.raises(ValueError, match="rows of epoch 0 arrived while epoch 1 was being read"):
+        list(shuffled.epoch(1))

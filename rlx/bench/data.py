@@ -13,10 +13,11 @@ per CPU core:
   frame (`get_batch(range(n))`) then indexing and augmenting the same way.
   Goal >= 3x.
 - data.ray_pipeline_vs_in_process, data.ray_pipeline_scaling: the Ray Data
-  pipeline (`build_dataset` in reserved decode slots, dataset start-up
-  included, Ray start excluded) at 2 CPUs over `iter_local` in this process,
-  and at all CPUs over 1 (`rlx.bench.data_ray`; details: every path's
-  videos/s, the pipeline before the fix, first-batch seconds). Skipped by
+  pipeline (`build_dataset`, one dataset streaming several epochs as
+  training does, its start-up included, Ray start excluded) at 2 CPUs over
+  `iter_local` in this process, and at all CPUs over 1 (`rlx.bench.data_ray`;
+  details: every path's videos/s, a dataset per epoch and the pipeline
+  before the fix beside it, first-batch seconds). Skipped by
   --quick (starting Ray alone takes ~5 s).
 - data.decoder_<pyav|torchcodec>_vs_decord.<avi_xvid|mp4_h264>: videos/s of
   each `data.decoder` over decord's on the TSN training indices, per

@@ -1,18 +1,24 @@
-"""What a Ray Train worker starts in a thread, so that it overlaps the first epoch instead of delaying it.
+"""What a Ray Train worker starts in a thread, so that it overlaps training instead of delaying it.
 
 Importing MLflow (~1.4 s), connecting to its store and logging a run's
 ~50 params take a few seconds per trial. The worker does them in threads:
 `BackgroundTracker` opens the run and waits for it at first use (where an
 error such as an unreachable server surfaces), `in_background` starts the
-system-metrics monitor. This module imports neither MLflow nor Ray.
+system-metrics monitor. `ReadAhead` reads a stream of batches ahead of its
+consumer (the final test pass, decoded during the last epoch). This module
+imports neither MLflow nor Ray.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
+
+import numpy as np
 
 T = TypeVar("T")
 
@@ -42,3 +48,51 @@ class BackgroundTracker:
 
     def finish(self, status: str = "FINISHED") -> None:
         self._tracker().finish(status)
+
+
+class ReadAhead:
+    """The batches of `source`, read in a thread up to `budget` bytes ahead of the consumer, in order.
+
+    The thread starts at construction and holds at most `budget` bytes of batches not yet consumed (always at
+    least one batch, however large); iterating yields them, then the rest as the thread reads on. An error of
+    the source is raised where the consumer reaches it. Iterate once.
+    """
+
+    def __init__(self, source: Iterable[dict[str, Any]], budget: int, name: str = "read-ahead") -> None:
+        self._budget = budget
+        self._items: deque[tuple[dict[str, Any], int]] = deque()
+        self._held = 0  # bytes in _items
+        self._done = False
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+        # A daemon: a consumer that never comes (training failed) must not keep the worker process alive.
+        threading.Thread(target=self._read, args=(source,), name=name, daemon=True).start()
+
+    def _read(self, source: Iterable[dict[str, Any]]) -> None:
+        try:
+            for batch in source:
+                size = sum(v.nbytes for v in batch.values() if isinstance(v, np.ndarray))
+                with self._changed:
+                    self._changed.wait_for(lambda s=size: not self._items or self._held + s <= self._budget)
+                    self._items.append((batch, size))
+                    self._held += size
+                    self._changed.notify_all()
+        except BaseException as err:  # noqa: BLE001  (handed to the consumer, raised there)
+            self._error = err
+        finally:
+            with self._changed:
+                self._done = True
+                self._changed.notify_all()
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._items or self._done)
+                if not self._items:
+                    if self._error is not None:
+                        raise self._error
+                    return
+                batch, size = self._items.popleft()
+                self._held -= size
+                self._changed.notify_all()
+            yield batch

@@ -30,6 +30,7 @@ from rlx.data.pipeline import (
     rebatch,
 )
 from rlx.data.transforms import NORM_STATS
+from rlx.train.background import ReadAhead
 from rlx.train.loop import Batch, Normalizer
 from rlx.train.prepare import DataSource
 
@@ -83,6 +84,7 @@ class TrialData:
         self.stream = stream
         self._val_replay: dict[tuple[int, int], list[Batch]] = {}  # (rank, world) -> decoded validation batches
         self._feeds: dict[tuple[int, int], EpochSplitter] = {}  # (rank, world) -> its training stream
+        self._final: dict[tuple[int, int], ReadAhead] = {}  # (rank, world) -> its final pass, started early
 
     @classmethod
     def open(cls, folder: Path, cfg: RunConfig, stream: Stream = ray_stream) -> TrialData:
@@ -139,9 +141,14 @@ class TrialData:
         """Epoch `epoch`'s batches, from a stream over up to `data.stream_epochs` epochs started here.
 
         Epochs asked for in order continue the stream; any other (a resumed run, the first epoch, a
-        repeated one) starts a new stream at that epoch. The batches are those of a stream per epoch.
+        repeated one) starts a new stream at that epoch, which starts decoding at once (one batch is read
+        ahead). The batches are those of a stream per epoch.
         """
         key = (rank, world)
+        if epoch == self.cfg.optim.epochs - 1 and self.cfg.data.final_read_ahead_mb and key not in self._final:
+            # The last epoch: its batches are decoded already or nearly (a stream runs ahead), so the decode
+            # tasks start on the final pass now and this rank reads it ahead while it trains.
+            self._final[key] = ReadAhead(self._final_stream(rank, world), self.cfg.data.final_read_ahead_mb * 2**20)
         feed = self._feeds.get(key)
         if feed is None or feed.next_epoch != epoch:
             last = min(epoch + self.cfg.data.stream_epochs, self.cfg.optim.epochs)
@@ -150,7 +157,10 @@ class TrialData:
             if not rows:
                 return iter(())
             batch_size = self.batch_size(world)
-            feed = EpochSplitter(self.stream(self.spec("train"), rows, epoch, batch_size), epochs, batch_size)
+            # Read one batch ahead from the start: decoding begins when the stream is asked for, not at its
+            # first batch, so `fit` can ask before it builds the model (see there).
+            stream = ReadAhead(self.stream(self.spec("train"), rows, epoch, batch_size), budget=0, name="train-feed")
+            feed = EpochSplitter(stream, epochs, batch_size)
             self._feeds[key] = feed
         return feed.epoch(epoch)
 
@@ -188,5 +198,11 @@ class TrialData:
 
     def final_batches(self, rank: int, world: int) -> Iterable[Batch]:
         """Test and the validation hold-out under the test protocol in one pass: one dataset run, not two
-        (each costs a Ray Data start-up, a fixed second or two per trial)."""
+        (each costs a Ray Data start-up, a fixed second or two per trial). Started with the last training
+        epoch when `data.final_read_ahead_mb` > 0 (see `train_batches`); a run resumed after its last epoch
+        starts it here."""
+        started = self._final.pop((rank, world), None)
+        return started if started is not None else self._final_stream(rank, world)
+
+    def _final_stream(self, rank: int, world: int) -> Iterable[Batch]:
         return self._stream("test", self.rows("test") + self.rows("val"), 0, rank, world, shuffle=False)

@@ -55,6 +55,7 @@ def run_training(cfg: RunConfig, ctx: RunContext, callbacks: list[Any] | None = 
     # creates it with max_restarts=-1 and actor-handle arguments, which core_worker.cc logs as an error line on
     # every run. Off unless the user sets it; V2 propagates RAY_TRAIN_* variables from here to its controller.
     os.environ.setdefault("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")
+    os.environ["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] = str(cfg.train.report_poll_s)  # read by the controller
     trainer = build_trainer(cfg, ctx, callbacks)
     prepare_store(ctx.experiment, ctx.tracking_uri)  # here, not in the workers: see prepare_store
     log.info(

@@ -175,11 +175,12 @@ def rebatch(batches: Iterable[Batch], batch_size: int) -> Iterator[Batch]:
 class EpochSplitter:
     """Each epoch's batches of `batch_size` rows, out of one stream of batches over several epochs.
 
-    The stream's rows carry an `epoch` column, epochs in order (`rows.epochs_rows`, order preserved), and its
-    batches may straddle two epochs. `epoch(e)` yields epoch e's rows re-batched as a stream of that epoch
-    alone would have given them (`rebatch`: full batches, the last partial); epochs are taken one after the
-    other, each wholly: `next_epoch` is the one that can come next, None once the stream is spent or an epoch
-    was left half-read.
+    The stream's rows carry an `epoch` column, epochs in order (`rows.epochs_rows`, and a runner that keeps
+    the order: `build_dataset` does for such rows), and its batches may straddle two epochs. A row of an epoch
+    already served (the stream out of order) is an error: it would be lost, or counted in the wrong epoch.
+    `epoch(e)` yields epoch e's rows re-batched as a stream of that epoch alone would have given them
+    (`rebatch`: full batches, the last partial); epochs are taken one after the other, each wholly:
+    `next_epoch` is the one that can come next, None once the stream is spent or an epoch was left half-read.
     """
 
     def __init__(self, batches: Iterable[Batch], epochs: range, batch_size: int) -> None:
@@ -204,6 +205,12 @@ class EpochSplitter:
             yield self._carry.pop(0)
         for batch in self._source:
             pieces = _epoch_runs(batch)
+            earlier = sorted({int(p["epoch"][0]) for p in pieces if int(p["epoch"][0]) < epoch})
+            if earlier:
+                raise ValueError(
+                    f"rows of epoch {earlier[0]} arrived while epoch {epoch} was being read: the stream must keep "
+                    "its rows in order (Ray Data: DataContext.execution_options.preserve_order)"
+                )
             later = [p for p in pieces if int(p["epoch"][0]) != epoch]
             yield from (p for p in pieces if int(p["epoch"][0]) == epoch)
             if later:

@@ -40,7 +40,8 @@ def iter_local(
 def build_dataset(spec: PipelineSpec, rows: Iterable[Mapping[str, Any]], epoch: int = 0, skip_log: Any = None):
     """A lazy Ray Dataset of decoded batches for one epoch (call again for the next epoch).
 
-    `rows` are `index_rows` dicts, already ordered/sharded by `epoch_rows`.
+    `rows` are `index_rows` dicts, already ordered/sharded by `epoch_rows`; rows of several epochs
+    (`epochs_rows`) stream all of them, in row order.
     Decoding runs in `spec.num_tasks` CPU tasks of `spec.decode_batch_size`
     videos each; nothing is materialized. Iterate with
     `iter_batches(batch_size=..., batch_format="numpy")` (the `video_id`
@@ -63,6 +64,10 @@ def build_dataset(spec: PipelineSpec, rows: Iterable[Mapping[str, Any]], epoch: 
         num_cpus=spec.num_cpus,
     )
     keep_tasks_queued(ds.context)  # the dataset's own copy of the DataContext
+    if "epoch" in items[0]:
+        # Rows of several epochs (`epochs_rows`): `EpochSplitter` cuts the stream where the epoch changes, so
+        # blocks must come back in row order, whichever task finishes first.
+        ds.context.execution_options.preserve_order = True
     return ds
 
 
@@ -104,7 +109,7 @@ def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
         "labels": [int(v) for v in row.get("labels", [row["label"]])],
         "num_frames": int(row.get("num_frames", -1)),
     }
-    if "epoch" in row:  # a run over several epochs (rows.tag_epochs)
+    if "epoch" in row:  # a run over several epochs (rows.epochs_rows)
         plain["epoch"] = int(row["epoch"])
     if "action" in row:
         plain["actions"] = [float(v) for v in row["actions"]]

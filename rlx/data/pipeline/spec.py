@@ -10,6 +10,9 @@ from rlx.data.decode import check_decoder
 from rlx.data.transforms import CHANNELS, TSN_SCALES, Augment
 
 Mode = Literal["train", "val", "test"]
+# Videos per decode task in test mode: a test video is 20 views (200 for Charades), so a task of
+# data.decode_batch_size videos would make blocks of several hundred MB to GBs at 224².
+TEST_DECODE_BATCH = 4
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class PipelineSpec:
     multilabel: bool = False
     num_classes: int = 0  # width of the multi-hot `labels` (multi-label only)
     seed: int = 0
-    decode_batch_size: int = 4  # videos per map_batches call
+    decode_batch_size: int = DataConfig.decode_batch_size  # videos per map_batches call (one decode task)
     num_tasks: int = 2  # Ray Data tasks decoding in parallel
     # CPUs each decode task reserves (fractions let decoding share a small machine with training)
     num_cpus: float = 1.0
@@ -91,6 +94,7 @@ class PipelineSpec:
             flip=data.flip,
             decoder=data.decoder,
             decode_timeout_s=data.decode_timeout_s,
+            decode_batch_size=TEST_DECODE_BATCH if mode == "test" else data.decode_batch_size,
             **views,
         )
 
