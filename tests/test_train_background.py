@@ -86,3 +86,20 @@ def test_read_ahead_raises_the_sources_error_where_the_consumer_reaches_it():
         for batch in ahead:
             got.append(int(batch["label"][0]))
     assert got == [0, 1]
+
+
+def test_a_closed_read_ahead_stops_reading_and_closes_its_source():
+    pulled: list[int] = []
+    closed = threading.Event()
+
+    def source():
+        try:
+            yield from _batches(100, pulled)
+        finally:
+            closed.set()
+
+    ahead = ReadAhead(source(), budget=0)
+    _settle(pulled, 2)
+    ahead.close()
+    assert closed.wait(10) and len(pulled) == 2  # no read after the close, the generator finished
+    assert list(ahead) == []  # nothing left to hand out

@@ -63,23 +63,38 @@ class ReadAhead:
         self._items: deque[tuple[dict[str, Any], int]] = deque()
         self._held = 0  # bytes in _items
         self._done = False
+        self._closed = False
         self._error: BaseException | None = None
         self._changed = threading.Condition()
         # A daemon: a consumer that never comes (training failed) must not keep the worker process alive.
         threading.Thread(target=self._read, args=(source,), name=name, daemon=True).start()
 
+    def close(self) -> None:
+        """Stop reading (a stream given up on): the thread ends and the source is closed; unread batches go."""
+        with self._changed:
+            self._closed = True
+            self._items.clear()
+            self._changed.notify_all()
+
     def _read(self, source: Iterable[dict[str, Any]]) -> None:
+        batches = iter(source)
         try:
-            for batch in source:
+            for batch in batches:
                 size = sum(v.nbytes for v in batch.values() if isinstance(v, np.ndarray))
                 with self._changed:
-                    self._changed.wait_for(lambda s=size: not self._items or self._held + s <= self._budget)
+                    self._changed.wait_for(
+                        lambda s=size: self._closed or not self._items or self._held + s <= self._budget
+                    )
+                    if self._closed:
+                        break
                     self._items.append((batch, size))
                     self._held += size
                     self._changed.notify_all()
         except BaseException as err:  # noqa: BLE001  (handed to the consumer, raised there)
             self._error = err
         finally:
+            if self._closed and hasattr(batches, "close"):
+                batches.close()  # a generator (Ray Data's iterator among them) ends its work now
             with self._changed:
                 self._done = True
                 self._changed.notify_all()

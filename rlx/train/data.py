@@ -83,7 +83,8 @@ class TrialData:
         self.cfg = cfg
         self.stream = stream
         self._val_replay: dict[tuple[int, int], list[Batch]] = {}  # (rank, world) -> decoded validation batches
-        self._feeds: dict[tuple[int, int], EpochSplitter] = {}  # (rank, world) -> its training stream
+        # (rank, world) -> its training stream and the reader that feeds it
+        self._feeds: dict[tuple[int, int], tuple[EpochSplitter, ReadAhead]] = {}
         self._final: dict[tuple[int, int], ReadAhead] = {}  # (rank, world) -> its final pass, started early
 
     @classmethod
@@ -149,8 +150,10 @@ class TrialData:
             # The last epoch: its batches are decoded already or nearly (a stream runs ahead), so the decode
             # tasks start on the final pass now and this rank reads it ahead while it trains.
             self._final[key] = ReadAhead(self._final_stream(rank, world), self.cfg.data.final_read_ahead_mb * 2**20)
-        feed = self._feeds.get(key)
-        if feed is None or feed.next_epoch != epoch:
+        feed, reader = self._feeds.get(key, (None, None))
+        if feed is None or reader is None or feed.next_epoch != epoch:
+            if reader is not None:
+                reader.close()  # a stream left for another: its reads and decode tasks stop
             last = min(epoch + self.cfg.data.stream_epochs, self.cfg.optim.epochs)
             epochs = range(epoch, max(last, epoch + 1))
             rows = epochs_rows(self.train_rows(), epochs, self.cfg.train.seed, rank, world)
@@ -159,9 +162,9 @@ class TrialData:
             batch_size = self.batch_size(world)
             # Read one batch ahead from the start: decoding begins when the stream is asked for, not at its
             # first batch, so `fit` can ask before it builds the model (see there).
-            stream = ReadAhead(self.stream(self.spec("train"), rows, epoch, batch_size), budget=0, name="train-feed")
-            feed = EpochSplitter(stream, epochs, batch_size)
-            self._feeds[key] = feed
+            reader = ReadAhead(self.stream(self.spec("train"), rows, epoch, batch_size), budget=0, name="train-feed")
+            feed = EpochSplitter(reader, epochs, batch_size)
+            self._feeds[key] = (feed, reader)
         return feed.epoch(epoch)
 
     def val_batches(self, rank: int, world: int) -> Iterable[Batch]:
