@@ -74,6 +74,7 @@ class ReadAhead:
         with self._changed:
             self._closed = True
             self._items.clear()
+            self._held = 0
             self._changed.notify_all()
 
     def _read(self, source: Iterable[dict[str, Any]]) -> None:

@@ -278,7 +278,8 @@ def test_losing_a_node_mid_trial_fails_over_and_resumes_from_the_last_checkpoint
     def kill_node_b_in_epoch_2() -> None:
         # Epoch 1's checkpoint is written before rank 0 notes "epoch 2 started"; the controller
         # registers it at its next poll (0.5 s), so 1.5 s later the kill lands after that checkpoint and,
-        # with 10 videos per class (~2 s of training + validation per epoch here), before epoch 2 ends.
+        # with 20 videos per class (~2 s of training + validation per epoch here; 10 per class gave ~1 s since the
+        # epochs' data starts early, and the kill landed in epoch 3), before epoch 2 ends.
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             log = run_dir / "progress.log"
@@ -300,7 +301,7 @@ def test_losing_a_node_mid_trial_fails_over_and_resumes_from_the_last_checkpoint
         **{
             "optim.epochs": 3,
             "optim.milestones": [2],
-            "data.synthetic_videos_per_class": 10,
+            "data.synthetic_videos_per_class": 20,
             "train.placement_strategy": "SPREAD",
             "train.max_failures": 2,
         },
