@@ -161,10 +161,9 @@ class DataConfig:
     # decoded share in memory after the first epoch when it is at most this size, instead of starting a Ray
     # Data run per epoch (~2.5 s on 2 cores: most of the smoke search's validation). 0 decodes every epoch.
     val_cache_mb: int = 256
-    # The final pass (test, and validation under the test protocol) starts decoding when the last training
-    # epoch starts, when a streamed run's decode tasks have little left to do, and a worker reads up to this
-    # many MB of its batches ahead (rlx.train.background.ReadAhead): the smoke search's test took ~5 s per
-    # trial after training, mostly decoding. 0: decode it after training.
+    # MB of the final pass (test, and validation under the test protocol) a worker reads ahead from the start
+    # of the last epoch, when a streamed run's decode tasks are nearly idle (rlx.train.background.ReadAhead;
+    # the smoke's test took ~5 s per trial after training, mostly decoding). 0: decode it after training.
     final_read_ahead_mb: int = 256
     # Training epochs one Ray Data run streams (rlx.data.pipeline.epochs_rows): a run per epoch starts its
     # tasks anew each time (~2 s of data wait per epoch on 2 cores); a run over k epochs holds k epochs'

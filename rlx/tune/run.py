@@ -118,7 +118,7 @@ def trial_cpus(space: SearchSpace, cluster: dict[str, float]) -> float:
     """CPUs one trial holds: its workers' and their decode tasks', and its driver's sliver where it takes CPU."""
     r = space.resources
     cfg = space.sample_config(space.groups()[0])
-    # Every worker reserves its own decode slots (rlx.data.pipeline.slots) beside its training CPUs.
+    # Every worker runs its own data.loader_tasks decode tasks (one dataset each) beside its training CPUs.
     workers = r.workers_per_trial * (r.cpus_per_worker + cfg.data.loader_tasks * cfg.data.loader_cpus)
     return workers + (0.0 if cluster.get(DRIVER_RESOURCE) else DRIVER_CPU)
 
