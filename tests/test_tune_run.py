@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from ray import tune
 
-from rlx.tune.run import max_concurrent_trials, param_space, trial_cpus, tune_domain
+from rlx.tune.run import max_concurrent_trials, param_space, queued_trial_waits, trial_cpus, tune_domain
 from rlx.tune.space import Resources, Sampler, load_space
 
 SMOKE = Path(__file__).resolve().parents[1] / "tune_spaces" / "smoke.yaml"
@@ -49,3 +49,16 @@ def test_concurrency_counts_the_workers_and_the_decode_tasks(space):
     assert max_concurrent_trials(space, {"CPU": 1}) == 1  # never 0: one trial waits for resources instead
     gpu = dataclasses.replace(space, resources=Resources(workers_per_trial=2, gpus_per_worker=1, cpus_per_worker=1))
     assert max_concurrent_trials(gpu, {"CPU": 64, "GPU": 5}) == 2  # 2 GPUs per trial: the GPUs bind first
+
+
+def test_a_trial_is_queued_only_where_its_workers_cannot_start_beside_the_running_ones(space):
+    # smoke on 2 CPUs: one trial runs (1.51 CPUs); the next one's worker (1 CPU) cannot fit in 2 - 1 - 2 x 0.01
+    assert max_concurrent_trials(space, {"CPU": 2}) == 1 and queued_trial_waits(space, {"CPU": 2})
+    assert queued_trial_waits(space, {"CPU": 3.02})  # 2 run; 3.02 - 2 - 0.03 = 0.99 left
+    # 4 CPUs: 2 run and 1.97 CPUs are left; a third worker would fit there and take the decode tasks' CPUs
+    assert not queued_trial_waits(space, {"CPU": 4})
+    assert not queued_trial_waits(space, {"CPU": 2, "train_driver": 4})  # drivers on the head: 1 CPU is left
+    gpu = dataclasses.replace(space, resources=Resources(workers_per_trial=2, gpus_per_worker=1, cpus_per_worker=1))
+    assert queued_trial_waits(gpu, {"CPU": 64, "GPU": 5})  # 2 trials hold 4 GPUs; one is left for 2 workers
+    assert queued_trial_waits(gpu, {"CPU": 4, "GPU": 8})  # CPU-bound: 1 runs, 1.98 CPUs left for 2 workers
+    assert not queued_trial_waits(gpu, {"CPU": 5.5, "GPU": 8})

@@ -100,3 +100,17 @@ def test_a_trial_larger_than_the_local_machine_is_refused_not_left_waiting(space
     )
     monkeypatch.setattr(search.ray, "cluster_resources", lambda: {"CPU": 1.5, "train_driver": 4})
     assert search._start_ray(space, search.SearchOptions(address="ray://head:10001")) == 1  # may scale: waits
+
+
+def test_a_local_ray_starts_the_next_trial_while_one_trains_a_cluster_does_not(space, monkeypatch, capsys):
+    monkeypatch.setattr(search.ray, "is_initialized", lambda: True)
+    monkeypatch.setattr(search.ray, "cluster_resources", lambda: {"CPU": 2})
+    assert search._start_ray(space, search.SearchOptions(address="local")) == 2  # 1 running + 1 queued
+    assert (
+        capsys.readouterr().out
+        == "cluster: 2 CPUs, 0 GPUs -> up to 1 trial(s) at once, the next one starting up meanwhile\n"
+    )
+    # A cluster may grow: a queued trial's placement group could start nodes, so Tune starts only what fits.
+    assert search._start_ray(space, search.SearchOptions(address="ray://head:10001")) == 1
+    monkeypatch.setattr(search.ray, "cluster_resources", lambda: {"CPU": 4})
+    assert search._start_ray(space, search.SearchOptions(address="local")) == 2  # 2 run; a third would fit: none queued

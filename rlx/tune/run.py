@@ -16,6 +16,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ from rlx.tune.space import Group, Sampler, SearchSpace, referenced_group
 log = logging.getLogger(__name__)
 DRIVER_RESOURCE = "train_driver"  # a custom resource the cluster YAMLs give the head node (clusters/)
 DRIVER_CPU = 0.01  # a trial driver's CPU on a Ray without DRIVER_RESOURCE (see driver_resources)
+WORKER_START_TIMEOUT_ENV = "RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"  # read by the Train controller
+QUEUED_TRIAL_WAIT_S = 3600.0
 
 
 def driver_resources() -> dict[str, float]:
@@ -92,6 +95,9 @@ def trial_driver(config: dict[str, Any], base: TrialBase) -> None:
         )
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, init_from=source.checkpoint))
         tags["rlx.init_from_trial"] = source.note(source_group)
+    # A queued trial (`queued_trial_waits`) waits for its workers as long as a running trial lasts: Ray Train
+    # gives up after 60 s and starts over, logging an error each time. An hour between retries instead.
+    os.environ.setdefault(WORKER_START_TIMEOUT_ENV, str(QUEUED_TRIAL_WAIT_S))
     trial_id = tune.get_context().get_trial_id()
     ctx = RunContext(
         name=f"{base.space_name}-{base.group_slug}-{trial_id}",
@@ -130,6 +136,23 @@ def max_concurrent_trials(space: SearchSpace, cluster: dict[str, float]) -> int:
     if r.gpus_per_worker:
         fits.append(math.floor(cluster.get("GPU", 0) / (r.workers_per_trial * r.gpus_per_worker)))
     return max(1, min(fits))
+
+
+def queued_trial_waits(space: SearchSpace, cluster: dict[str, float]) -> bool:
+    """Whether one more trial's workers can never start beside `max_concurrent_trials` running ones on `cluster`.
+
+    Then `_start_ray` lets Tune start that trial too on a fixed cluster (a Ray rlx started on this machine):
+    its driver and Train controller, two processes that import PyTorch and Ray Train (~10 s on 2 cores, the
+    time between trials), start while the running trials train, and its worker group's placement group waits
+    until one of them ends. Not when the workers would fit: they would take the CPUs the running trials'
+    decode tasks count on (those are in `trial_cpus`, but no placement group reserves them).
+    """
+    r = space.resources
+    running = max_concurrent_trials(space, cluster)
+    drivers = 0.0 if cluster.get(DRIVER_RESOURCE) else (running + 1) * DRIVER_CPU
+    cpus_left = cluster.get("CPU", 0) - running * r.workers_per_trial * r.cpus_per_worker - drivers
+    gpus_left = cluster.get("GPU", 0) - running * r.workers_per_trial * r.gpus_per_worker
+    return cpus_left < r.workers_per_trial * r.cpus_per_worker or gpus_left < r.workers_per_trial * r.gpus_per_worker
 
 
 def tune_domain(sampler: Sampler) -> Any:

@@ -37,7 +37,15 @@ from rlx.tune.fusion import FusionContext, run_fusion
 from rlx.tune.placement import load_cluster, place_groups
 from rlx.tune.provenance import search_tags
 from rlx.tune.refit import fuse_refits, run_refit
-from rlx.tune.run import DRIVER_CPU, TrialBase, max_concurrent_trials, run_group, summarize, trial_cpus
+from rlx.tune.run import (
+    DRIVER_CPU,
+    TrialBase,
+    max_concurrent_trials,
+    queued_trial_waits,
+    run_group,
+    summarize,
+    trial_cpus,
+)
 from rlx.tune.space import SearchSpace, SpaceError
 
 
@@ -203,7 +211,7 @@ def publish_report(experiment: str, parent_run_id: str, uri: str, keep_in: str |
 
 
 def _start_ray(space: SearchSpace, options: SearchOptions) -> int:
-    """Start (or join) Ray; the number of trials to run at once."""
+    """Start (or join) Ray; the number of trials Tune starts at once (those that run, and one queued)."""
     address = options.address or os.environ.get("RAY_ADDRESS") or "local"
     if not ray.is_initialized():
         if address == "local":
@@ -221,9 +229,11 @@ def _start_ray(space: SearchSpace, options: SearchOptions) -> int:
             f"{cluster.get('CPU', 0):g}",
         )
     concurrency = max_concurrent_trials(space, cluster)
+    # One more trial starting up while the others train: only on a fixed cluster (see queued_trial_waits).
+    queued = address == "local" and not options.cluster_file and queued_trial_waits(space, cluster)
     print(
         f"cluster: {cluster.get('CPU', 0):g} CPUs, {cluster.get('GPU', 0):g} GPUs "
-        f"-> up to {concurrency} trial(s) at once",
+        f"-> up to {concurrency} trial(s) at once" + (", the next one starting up meanwhile" if queued else ""),
         flush=True,
     )
     if options.cluster_file:
@@ -236,7 +246,7 @@ def _start_ray(space: SearchSpace, options: SearchOptions) -> int:
             "started its nodes",
             flush=True,
         )
-    return concurrency
+    return concurrency + int(queued)
 
 
 def _print_results(

@@ -24,8 +24,12 @@ and identical decoded frames; the mp4 files came out byte-identical too.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sys
 import time
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,6 +120,17 @@ class BenchmarkSummary:
         return "\n".join(lines)
 
 
+def _write_clip(job: tuple[Path, int, str, int, int, int, int]) -> None:
+    out, class_index, name, index, frames, size, seed = job
+    clip = render_clip(name, clip_rng(seed, class_index, index), frames, size)
+    write_mp4(out / "videos" / name / clip_name(name, index), clip)
+
+
+def _with_progress(done: Iterable[None], total: int) -> None:
+    for _ in tqdm(done, total=total, desc="synth", unit="video", file=sys.stderr, disable=None):
+        pass
+
+
 def _check_params(videos_per_class: int, frames: int, size: int) -> None:
     if videos_per_class < 1:
         raise ValueError(f"videos_per_class must be >= 1, got {videos_per_class}")
@@ -126,12 +141,13 @@ def _check_params(videos_per_class: int, frames: int, size: int) -> None:
 
 
 def write_benchmark(
-    out: Path, videos_per_class: int = 24, frames: int = 40, size: int = 96, seed: int = 0
+    out: Path, videos_per_class: int = 24, frames: int = 40, size: int = 96, seed: int = 0, workers: int | None = None
 ) -> BenchmarkSummary:
     """Render and encode every clip into `out` (videos/ + annotations/); refuse a folder that holds them already.
 
     Refusing rather than overwriting: a rerun with fewer videos per class
-    would otherwise leave stale clips that no list mentions.
+    would otherwise leave stale clips that no list mentions. `workers`
+    processes render (None: one per CPU; 1: this process alone).
     """
     _check_params(videos_per_class, frames, size)
     out = Path(out)
@@ -139,10 +155,16 @@ def write_benchmark(
         if (out / sub).exists() and any((out / sub).iterdir()):
             raise ValueError(f"{out / sub} already exists and is not empty; choose an empty --out folder")
     start = time.perf_counter()
-    jobs = [(ci, name, vi) for ci, name in enumerate(CLASS_NAMES) for vi in range(videos_per_class)]
-    for class_index, name, index in tqdm(jobs, desc="synth", unit="video", file=sys.stderr, disable=None):
-        clip = render_clip(name, clip_rng(seed, class_index, index), frames, size)
-        write_mp4(out / "videos" / name / clip_name(name, index), clip)
+    jobs = [
+        (out, ci, name, vi, frames, size, seed) for ci, name in enumerate(CLASS_NAMES) for vi in range(videos_per_class)
+    ]
+    workers = min(len(jobs), workers or os.cpu_count() or 1)
+    # Every clip has its own generator (clip_rng) and x264 is deterministic: the same bytes in any process.
+    if workers > 1:  # spawned, not forked: the caller may hold threads (PyTorch, Ray) a fork would copy mid-lock
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            _with_progress(pool.map(_write_clip, jobs, chunksize=8), len(jobs))
+    else:
+        _with_progress(map(_write_clip, jobs), len(jobs))
     annotations = out / "annotations"
     annotations.mkdir(parents=True, exist_ok=True)
     for filename, text in annotation_texts(videos_per_class).items():
