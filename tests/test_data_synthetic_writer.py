@@ -130,7 +130,9 @@ def test_decoded_video_matches_rendered_frames(bench: Path):
     assert np.abs(decoded.astype(float) - rendered).mean() < 6.0  # lossy H.264 + 4:2:0 chroma of a noisy clip
 
 
-def test_same_seed_is_identical_in_any_process_and_other_seed_differs(bench: Path, bench_same_seed: Path, tmp_path: Path):
+def test_same_seed_is_identical_in_any_process_and_other_seed_differs(
+    bench: Path, bench_same_seed: Path, tmp_path: Path
+):
     for name in ("classInd.txt", "trainlist01.txt", "testlist01.txt"):
         assert (bench / "annotations" / name).read_bytes() == (bench_same_seed / "annotations" / name).read_bytes()
     rel = Path("order_circle_before_square") / writer.clip_name("order_circle_before_square", 3)

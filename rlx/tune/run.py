@@ -95,8 +95,9 @@ def trial_driver(config: dict[str, Any], base: TrialBase) -> None:
         )
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, init_from=source.checkpoint))
         tags["rlx.init_from_trial"] = source.note(source_group)
-    # A queued trial (`queued_trial_waits`) waits for its workers as long as a running trial lasts: Ray Train
-    # gives up after 60 s and starts over, logging an error each time. An hour between retries instead.
+    # A queued trial (`queued_trial_waits`) waits for its workers as long as a running trial lasts. Ray Train's
+    # default wait is 60 s, then it drops the placement group and asks again (a WorkerGroupStartupTimeoutError
+    # each time): an hour instead. A value the user set stays.
     os.environ.setdefault(WORKER_START_TIMEOUT_ENV, str(QUEUED_TRIAL_WAIT_S))
     trial_id = tune.get_context().get_trial_id()
     ctx = RunContext(
