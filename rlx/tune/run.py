@@ -97,7 +97,8 @@ def trial_driver(config: dict[str, Any], base: TrialBase) -> None:
         tags["rlx.init_from_trial"] = source.note(source_group)
     # A queued trial (`queued_trial_waits`) waits for its workers as long as a running trial lasts. Ray Train's
     # default wait is 60 s, then it drops the placement group and asks again (a WorkerGroupStartupTimeoutError
-    # each time): an hour instead. A value the user set stays.
+    # each time): an hour instead, for every trial (on a cluster, one waiting for new nodes also asks again
+    # only hourly; the wait itself is the same). A value the user set stays.
     os.environ.setdefault(WORKER_START_TIMEOUT_ENV, str(QUEUED_TRIAL_WAIT_S))
     trial_id = tune.get_context().get_trial_id()
     ctx = RunContext(
@@ -149,11 +150,10 @@ def queued_trial_waits(space: SearchSpace, cluster: dict[str, float]) -> bool:
     decode tasks count on (those are in `trial_cpus`, but no placement group reserves them).
     """
     r = space.resources
+    cpus, gpus = r.workers_per_trial * r.cpus_per_worker, r.workers_per_trial * r.gpus_per_worker  # one trial's
     running = max_concurrent_trials(space, cluster)
     drivers = 0.0 if cluster.get(DRIVER_RESOURCE) else (running + 1) * DRIVER_CPU
-    cpus_left = cluster.get("CPU", 0) - running * r.workers_per_trial * r.cpus_per_worker - drivers
-    gpus_left = cluster.get("GPU", 0) - running * r.workers_per_trial * r.gpus_per_worker
-    return cpus_left < r.workers_per_trial * r.cpus_per_worker or gpus_left < r.workers_per_trial * r.gpus_per_worker
+    return cluster.get("CPU", 0) - running * cpus - drivers < cpus or cluster.get("GPU", 0) - running * gpus < gpus
 
 
 def tune_domain(sampler: Sampler) -> Any:
