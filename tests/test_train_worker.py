@@ -6,6 +6,7 @@ run of the worker is the end-to-end test in tests/e2e/test_train.py).
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import ray.data
@@ -26,9 +27,11 @@ def store(tmp_path, storage=None):
 def test_rank_0_reports_its_state_as_the_epochs_checkpoint_and_others_report_metrics_only(tmp_path, monkeypatch):
     reports = []
 
-    def report(metrics, checkpoint=None, checkpoint_dir_name=None):
+    def report(metrics, checkpoint=None, checkpoint_dir_name=None, **upload):
         files = sorted(p.name for p in Path(checkpoint.path).iterdir()) if checkpoint else None
-        reports.append((metrics, files, checkpoint_dir_name))
+        reports.append((metrics, files, checkpoint_dir_name, upload))
+        if upload.get("delete_local_checkpoint_after_upload"):  # as Ray does once it has copied the folder
+            shutil.rmtree(checkpoint.path)
 
     monkeypatch.setattr(ray.train, "report", report)
     model = nn.Linear(2, 2)
@@ -38,10 +41,15 @@ def test_rank_0_reports_its_state_as_the_epochs_checkpoint_and_others_report_met
     s.save(3, {"epoch": 3}, lambda folder: save_state(folder, model, optimizer, scheduler, 3))  # rank 0
     s.save(3, {"epoch": 3}, None)  # rank 1
     s.report({"epoch": 3, "test/top1": 0.5})
+    # Rank 0's state outlives the report: Ray copies it to storage in the background, then deletes it.
+    background = {
+        "checkpoint_upload_mode": ray.train.CheckpointUploadMode.ASYNC,
+        "delete_local_checkpoint_after_upload": True,
+    }
     assert reports == [
-        ({"epoch": 3}, ["state.pt"], "epoch_0003"),
-        ({"epoch": 3}, None, "epoch_0003"),
-        ({"epoch": 3, "test/top1": 0.5}, None, None),
+        ({"epoch": 3}, ["state.pt"], "epoch_0003", background),
+        ({"epoch": 3}, None, "epoch_0003", {}),
+        ({"epoch": 3, "test/top1": 0.5}, None, None, {}),
     ]
 
 
