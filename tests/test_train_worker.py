@@ -7,8 +7,10 @@ run of the worker is the end-to-end test in tests/e2e/test_train.py).
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
+import pytest
 import ray.data
 import ray.train
 import torch
@@ -51,6 +53,20 @@ def test_rank_0_reports_its_state_as_the_epochs_checkpoint_and_others_report_met
         ({"epoch": 3}, None, "epoch_0003", {}),
         ({"epoch": 3, "test/top1": 0.5}, None, None, {}),
     ]
+
+
+def test_a_state_that_fails_to_write_reports_nothing_and_leaves_no_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(ray.train, "report", lambda *a, **k: pytest.fail("reported a checkpoint that was not written"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+
+    def write(folder):
+        (folder / "state.pt").write_bytes(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        store(tmp_path).save(1, {"epoch": 1}, write)
+    assert list((tmp_path / "tmp").iterdir()) == []
 
 
 def test_latest_reads_the_checkpoint_ray_hands_back(tmp_path, monkeypatch):

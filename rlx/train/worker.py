@@ -11,6 +11,7 @@ that run as `system/rank_<rank>/...` while the worker lives.
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -47,11 +48,15 @@ class RayTrainStore:
         if write is None:
             ray.train.report(dict(metrics), checkpoint_dir_name=epoch_folder_name(epoch))
             return
-        # Copied to storage by a Ray thread while the next epoch trains (~0.1-0.2 s an epoch of the smoke
-        # model's 30 MB), then deleted by Ray. Ray Train keeps the reports in order, a report that waits for
-        # its checkpoints (`wait_until_saved`) waits for the copy, and the worker's end waits for the last one.
+        # Copied to storage by a Ray thread while the next epoch trains (30 MB an epoch for the smoke model),
+        # then deleted by Ray. Ray Train keeps the reports in order, a report that waits for its checkpoints
+        # (`wait_until_saved`) waits for the copy, and the worker's end waits for the last one.
         folder = tempfile.mkdtemp(prefix=f"{epoch_folder_name(epoch)}-")
-        write(Path(folder))
+        try:
+            write(Path(folder))
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)  # no report, so Ray will not delete it
+            raise
         ray.train.report(
             dict(metrics),
             checkpoint=ray.train.Checkpoint.from_directory(folder),
