@@ -250,6 +250,10 @@ class TrainConfig:
     num_workers: int = 1
     use_gpu: bool = False
     cpus_per_worker: float = 1.0
+    # PyTorch's intra-op threads in a Ray worker; 0: its whole CPUs (int(cpus_per_worker), at least 1), which is
+    # also what Ray's OMP_NUM_THREADS gives, but only to a process that imports PyTorch after Ray set it. CPU
+    # results follow the float summation order, so the thread count is part of a run's recipe.
+    threads: int = 0
     seed: int = 0
     amp: bool = True  # bf16 autocast, CUDA only
     channels_last: bool = True  # CUDA only
@@ -265,9 +269,15 @@ class TrainConfig:
     # No effect with one worker; CPU (gloo) workers have no SyncBatchNorm kernel: a warning says so.
     sync_bn: bool = True
 
+    @property
+    def worker_threads(self) -> int:
+        """Intra-op threads of a Ray worker's PyTorch (see `threads`)."""
+        return self.threads or max(1, int(self.cpus_per_worker))
+
     def __post_init__(self) -> None:
         check(self.num_workers >= 1, "train.num_workers", self.num_workers, "must be >= 1")
         check(self.cpus_per_worker > 0, "train.cpus_per_worker", self.cpus_per_worker, "must be > 0")
+        check(self.threads >= 0, "train.threads", self.threads, "must be >= 0 (0: the worker's whole CPUs)")
         check(self.keep_checkpoints >= 1, "train.keep_checkpoints", self.keep_checkpoints, "must be >= 1")
         check(self.max_failures >= 0, "train.max_failures", self.max_failures, "must be >= 0")
         check(self.report_poll_s > 0, "train.report_poll_s", self.report_poll_s, "must be > 0")

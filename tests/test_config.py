@@ -6,7 +6,7 @@ import typing
 import pytest
 
 from rlx import config
-from rlx.config import ConfigError, ModelConfig, RunConfig, load_flat_yaml, parse_overrides
+from rlx.config import ConfigError, ModelConfig, RunConfig, TrainConfig, load_flat_yaml, parse_overrides
 from rlx.data.pipeline import PipelineSpec
 
 
@@ -42,11 +42,17 @@ def test_flat_round_trip_and_int_to_float():
         ({"data.num_segments": 8.5}, "data.num_segments: expected an integer"),
         ({"optim.milestones": [45, 35]}, "optim.milestones: .* must be increasing"),
         ({"optim.milestones": 35}, "optim.milestones: expected a list"),
+        ({"train.threads": -1}, r"train.threads: -1 must be >= 0 \(0: the worker's whole CPUs\)"),
     ],
 )
 def test_bad_keys_and_values_name_the_key(flat, message):
     with pytest.raises(ConfigError, match=message):
         RunConfig.from_flat(flat)
+
+
+def test_a_workers_threads_are_its_whole_cpus_unless_set():
+    assert [TrainConfig(cpus_per_worker=c).worker_threads for c in (0.25, 0.5, 1, 1.5, 8)] == [1, 1, 1, 1, 8]
+    assert TrainConfig(cpus_per_worker=0.5, threads=2).worker_threads == 2
 
 
 def test_sections_are_frozen():

@@ -93,3 +93,23 @@ def test_ray_data_keeps_block_order_and_stays_quiet():
     context = ray.data.DataContext.get_current()
     assert context.execution_options.preserve_order  # the same seed gives the same batches
     assert not context.enable_progress_bars and not context.print_on_execution_start
+
+
+def test_the_worker_sets_its_pytorch_threads_before_anything_runs(monkeypatch):
+    # Ray's OMP_NUM_THREADS reaches only a PyTorch imported after Ray set it (not one a worker preloaded): the
+    # thread count, part of a CPU run's numerics, is set explicitly from the config.
+    calls = []
+
+    class Started(Exception):
+        pass
+
+    def stop_here():
+        raise Started
+
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    monkeypatch.setattr(worker, "configure_ray_data", stop_here)
+    context = {"name": "r", "storage": "/s", "tracking_uri": "x", "experiment": "e", "dataset_dir": "/d"}
+    for flat, threads in (({"train.cpus_per_worker": 0.5}, 1), ({"train.cpus_per_worker": 0.5, "train.threads": 2}, 2)):
+        with pytest.raises(Started):
+            worker.train_fn_per_worker({"flat": flat, "context": context})
+        assert calls.pop() == threads

@@ -14,7 +14,14 @@ SMOKE = Path(__file__).resolve().parents[1] / "tune_spaces" / "smoke.yaml"
 
 @pytest.fixture
 def space():
-    return load_space(SMOKE, check_data=False)
+    """The smoke space with one whole CPU per worker and a 0.5-CPU decode task (as before the shipped one went
+    to two trials at once on 2 CPUs): on 2 CPUs the next trial's worker cannot start beside a running one."""
+    smoke = load_space(SMOKE, check_data=False)
+    return dataclasses.replace(
+        smoke,
+        fixed={**smoke.fixed, "data.loader_cpus": 0.5},
+        resources=dataclasses.replace(smoke.resources, cpus_per_worker=1),
+    )
 
 
 def test_samplers_become_tune_domains():
@@ -38,8 +45,16 @@ def test_param_space_is_the_group_plus_the_samplers(space):
     assert params["train.num_workers"] == 1 and params["data.modality"] == "rgb"
 
 
+def test_the_shipped_smoke_search_trains_two_trials_at_once_on_two_cpus_in_one_thread_each():
+    smoke = load_space(SMOKE, check_data=False)
+    cfg = smoke.sample_config(smoke.groups()[0])
+    assert trial_cpus(smoke, {"CPU": 2}) == pytest.approx(0.75)  # 0.5 + 1 decode task × 0.24 + its driver's 0.01
+    assert max_concurrent_trials(smoke, {"CPU": 2}) == 2 and not queued_trial_waits(smoke, {"CPU": 2})
+    assert cfg.train.worker_threads == 1  # as one trial at a time trained (1-CPU workers): the same results
+
+
 def test_concurrency_counts_the_workers_and_the_decode_tasks(space):
-    # smoke: 1 worker × (1 CPU + 1 decode task × 0.5 CPU) = 1.5 CPUs per trial: each worker decodes its shard
+    # 1 worker × (1 CPU + 1 decode task × 0.5 CPU) = 1.5 CPUs per trial: each worker decodes its shard
     cfg = space.sample_config(space.groups()[0])
     assert (cfg.data.loader_tasks, cfg.data.loader_cpus) == (1, 0.5)
     assert max_concurrent_trials(space, {"CPU": 10}) == 6

@@ -63,7 +63,7 @@ RECIPE: dict[str, Any] = {
     "data.synthetic_size": 64,
     "data.input_size": 64,
     "data.short_side": 64,
-    "data.num_segments": 8,
+    "data.num_segments": 6,
     "data.flip": False,
     "model.backbone": "resnetv2_small",
     "model.insert_after": "conv5_2",

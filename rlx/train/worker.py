@@ -20,6 +20,7 @@ from typing import Any
 import ray.data
 import ray.train
 import ray.train.torch
+import torch
 from ray.train.v2._internal.execution import context as train_context  # private, for its logger: Ray is pinned
 
 from rlx.config import RunConfig
@@ -78,6 +79,7 @@ class RayTrainStore:
 def train_fn_per_worker(config: dict[str, Any]) -> None:
     cfg = RunConfig.from_flat(config["flat"])  # the one conversion from flat to typed
     ctx = RunContext(**config["context"])
+    torch.set_num_threads(cfg.train.worker_threads)  # explicit: Ray's OMP_NUM_THREADS misses a preloaded PyTorch
     configure_ray_data()
     context = ray.train.get_context()
     replica = Replica(
