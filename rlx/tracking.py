@@ -29,7 +29,9 @@ from typing import Any
 from mlflow import MlflowClient
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunStatus, RunTag
 from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+from mlflow.utils.mlflow_tags import MLFLOW_RUN_NAME
 
+RUN_NAME_TAG = MLFLOW_RUN_NAME  # MLflow keeps a run's name as this tag
 RUN_KEY_TAG = "rlx.run_key"
 PARENT_TAG = "mlflow.parentRunId"
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value

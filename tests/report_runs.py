@@ -32,10 +32,12 @@ def run(
     refit_of: str = "",
     rgb_run: str = "",
     flow_run: str = "",
+    name: str = "",
 ) -> dict[str, Any]:
     """One row of `Experiment.runs`: identity, the derived columns, params as strings, metrics as floats."""
     row: dict[str, Any] = {
         "run_id": run_id,
+        "name": name,
         "kind": kind,
         "group": group,
         "refit_of": refit_of,

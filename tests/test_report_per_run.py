@@ -39,6 +39,16 @@ def test_leaderboard_ranks_by_the_selection_metric_ties_by_run_id_missing_last()
     assert math.isnan(rows[3].value) and math.isnan(rows[0].metrics.top1.mean)
 
 
+def test_leaderboard_ties_of_named_runs_go_to_the_earlier_trial():
+    runs = frame(
+        run("a0", {"val/top1": 0.8}, name="s-g-7c1d2_00002"),
+        run("ff", {"val/top1": 0.8}, name="s-g-7c1d2_00001"),
+        run("b5", {"val/top1": 0.9}, name="s-g-7c1d2_00003"),
+    )
+    rows = leaderboard_rows(runs, [], Selection("val/top1", "max"))
+    assert [r.run_id for r in rows] == ["b5", "ff", "a0"]
+
+
 def test_leaderboard_on_a_loss_keeps_it_as_logged_lowest_first():
     runs = frame(run("a", {"val/loss": 0.5}), run("b", {"val/loss": 0.25}))
     rows = leaderboard_rows(runs, [], Selection("val/loss", "min"))

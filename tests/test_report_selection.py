@@ -56,7 +56,12 @@ def test_choose_the_configuration_with_the_best_mean_validation_metric():
     tie = frame(
         run("z", {"val/top1": 0.6}, {"model.dropout": 0.1}), run("y", {"val/top1": 0.6}, {"model.dropout": 0.2})
     )
-    assert list(choose(tie, MAX_TOP1)["run_id"]) == ["y"]  # a tie goes to the lowest run id
+    assert list(choose(tie, MAX_TOP1)["run_id"]) == ["y"]  # a tie of unnamed runs goes to the lowest run id
+    named = frame(
+        run("z", {"val/top1": 0.6}, {"model.dropout": 0.1}, name="s-g-ab12c_00000"),
+        run("y", {"val/top1": 0.6}, {"model.dropout": 0.2}, name="s-g-ab12c_00001"),
+    )
+    assert list(choose(named, MAX_TOP1)["run_id"]) == ["z"]  # else to the earlier trial, as rlx.tune.best
     missing = frame(
         run("a", {"test/top1": 0.9}, {"model.dropout": 0.1}), run("b", {"val/top1": 0.1}, {"model.dropout": 0.2})
     )

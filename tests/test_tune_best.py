@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import pytest
 
-from rlx.tracking import RunRecord, list_artifacts, open_run, run_record, set_run_tags
+from rlx.tracking import RUN_NAME_TAG, RunRecord, list_artifacts, open_run, run_record, set_run_tags
 from rlx.tune.best import CHECKPOINT_LOG_LIMIT_BYTES, best_trial, keep_best_checkpoint
 
 GROUP = "data.modality=rgb"
 
 
-def record(run_id: str, value: float | None, status: str = "FINISHED") -> RunRecord:
-    return RunRecord(run_id, status, {}, {}, {} if value is None else {"val/top1": value})
+def record(run_id: str, value: float | None, status: str = "FINISHED", name: str = "") -> RunRecord:
+    tags = {RUN_NAME_TAG: name} if name else {}
+    return RunRecord(run_id, status, tags, {}, {} if value is None else {"val/top1": value})
 
 
 def test_best_trial_by_final_metric_and_mode():
     runs = [record("r1", 0.5), record("r2", 0.9), record("r3", 0.95, "FAILED"), record("r4", None), record("r0", 0.9)]
-    assert best_trial(runs, "val/top1", "max").run_id == "r0"  # 0.9 twice: the smaller run id
+    assert best_trial(runs, "val/top1", "max").run_id == "r0"  # 0.9 twice, no names: the smaller run id
     assert best_trial(runs, "val/top1", "min").run_id == "r1"
     assert best_trial([record("r3", 0.95, "FAILED")], "val/top1", "max") is None
     assert CHECKPOINT_LOG_LIMIT_BYTES == 200 * 1024**2
+
+
+def test_a_tie_goes_to_the_earlier_trial_whichever_run_id_it_drew():
+    # Trials that ran at once finish in any order and draw random run ids: the trial's name (Tune's, ending in
+    # its index in the search) decides, so a rerun of the same search chooses the same trial.
+    runs = [record("a9", 0.8, name="smoke-g-1f2e3_00002"), record("f1", 0.8, name="smoke-g-1f2e3_00001")]
+    assert best_trial(runs, "val/top1", "max").run_id == "f1"
+    assert best_trial(runs[::-1], "val/top1", "max").run_id == "f1"
+    assert best_trial([*runs, record("00", 0.7, name="smoke-g-1f2e3_00000")], "val/top1", "min").run_id == "00"
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,21 @@
 """One group of a search as Tune sees it: its param_space, and how many trials run at once."""
 
 import dataclasses
+import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from ray import tune
 
-from rlx.tune.run import max_concurrent_trials, param_space, queued_trial_waits, trial_cpus, tune_domain
+from rlx.tune.run import (
+    max_concurrent_trials,
+    param_space,
+    queued_trial_waits,
+    summarize,
+    trial_cpus,
+    tune_domain,
+)
 from rlx.tune.space import Resources, Sampler, load_space
 
 SMOKE = Path(__file__).resolve().parents[1] / "tune_spaces" / "smoke.yaml"
@@ -77,3 +86,25 @@ def test_a_trial_is_queued_only_where_its_workers_cannot_start_beside_the_runnin
     assert queued_trial_waits(gpu, {"CPU": 64, "GPU": 5})  # 2 trials hold 4 GPUs; one is left for 2 workers
     assert queued_trial_waits(gpu, {"CPU": 4, "GPU": 8})  # CPU-bound: 1 runs, 1.98 CPUs left for 2 workers
     assert not queued_trial_waits(gpu, {"CPU": 5.5, "GPU": 8})
+
+
+class _Results(list):
+    """What `summarize` reads of Tune's ResultGrid: its results (config, last metrics) and errors."""
+
+    errors: tuple = ()
+
+
+def test_the_best_trial_is_chosen_by_its_final_value_and_a_tie_goes_to_the_earlier_trial(space):
+    (group,) = space.groups()
+
+    def result(arch, top1, trial_id):
+        return SimpleNamespace(config={"model.arch": arch}, metrics={"val/top1": top1, "trial_id": trial_id})
+
+    # two trials ran at once: the later one finished (and is listed) first
+    results = _Results(
+        [result("two_branch", 0.8, "ab12c_00002"), result("nonlocal", 0.8, "ab12c_00001"), result("local", 0.5, "x")]
+    )
+    summary = summarize(space, group, results)
+    assert summary["best"] == {"model.arch": "nonlocal"} and summary["val/top1"] == 0.8 and summary["trials"] == 3
+    results.append(result("local", math.nan, "ab12c_00000"))  # a NaN is no best
+    assert summarize(space, group, results)["best"] == {"model.arch": "nonlocal"}

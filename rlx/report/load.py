@@ -24,6 +24,7 @@ from rlx.eval.scores import Scores, read_scores
 from rlx.report.paper import all_classes
 from rlx.report.search import ReportError, SearchSpaceInfo, parse_space
 from rlx.tracking import (
+    RUN_NAME_TAG,
     ExperimentNotFound,
     RunRecord,
     download_artifact,
@@ -131,6 +132,7 @@ def _row(record: RunRecord) -> dict[str, Any]:
     p, t = record.params, record.tags
     row: dict[str, Any] = {
         "run_id": record.run_id,
+        "name": t.get(RUN_NAME_TAG, ""),  # with the run id, orders ties (rlx.tune.best.tie_order)
         "kind": t.get("rlx.kind", "run"),
         # A fusion refit's group is its pair's (`rlx.fusion.group`): its `rlx.group` is "".
         "group": t.get("rlx.group") or t.get("rlx.fusion.group", ""),

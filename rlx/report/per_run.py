@@ -18,7 +18,7 @@ from rlx.report.coverage import Coverage, run_coverage
 from rlx.report.paper import PAPER_FUSION_WEIGHT_RGB, why_no_paper
 from rlx.report.rows import TEST_METRICS, Metrics, Stat, metrics_from, shown_insertion, stream_rank
 from rlx.report.search import SearchedKey
-from rlx.report.selection import Selection, metric_values
+from rlx.report.selection import TIE_ORDER, Selection, metric_values
 from rlx.report.significance import metrics_with_intervals, outcomes_of
 
 MODEL_PARAMS = ("model.arch", "data.num_segments", "model.insert_after")  # columns of their own in the leaderboard
@@ -60,7 +60,7 @@ def _no_scores(run_id: str) -> None:
 def leaderboard_rows(
     runs: pd.DataFrame, searched: list[SearchedKey], sel: Selection, scores: ScoresOf = _no_scores
 ) -> list[LeaderRow]:
-    """Every run, best first within each dataset / classes / split / stream (ties and NaN: by run id, NaN last).
+    """Every run, best first within each dataset / classes / split / stream (ties: `TIE_ORDER`; NaN last).
 
     The test metrics carry their intervals where `scores` gives the run's stored scores.
     """
@@ -70,7 +70,7 @@ def leaderboard_rows(
     scale = 1 if is_loss(sel.metric) else 100
     rows = []
     for _, sub in frame.groupby(["dataset", "classes", "split", "stream"], sort=True):
-        sub = sub.sort_values(["_sel", "run_id"], ascending=[False, True], na_position="last")
+        sub = sub.sort_values(["_sel", *TIE_ORDER], ascending=[False, True, True], na_position="last")
         for rank, (_, run) in enumerate(sub.iterrows(), start=1):
             rows.append(
                 LeaderRow(

@@ -31,7 +31,7 @@ from rlx.report.coverage import Coverage, run_coverage
 from rlx.report.load import REFIT_KINDS, SELECTION_KINDS
 from rlx.report.per_run import is_loss
 from rlx.report.rows import TEST_METRICS, Metrics, arch_rank, metrics_from, stream_rank
-from rlx.report.selection import PROTOCOL, SELECTION_TRIALS, Selection, metric_values
+from rlx.report.selection import PROTOCOL, SELECTION_TRIALS, TIE_ORDER, Selection, metric_values
 from rlx.report.significance import metrics_with_intervals, outcomes_of
 
 REFITTED = "refit (full split)"  # a row from a refit on the whole training split
@@ -134,9 +134,9 @@ def _test_metrics(run: pd.Series | None, scores: ScoresOf) -> Metrics:
 
 
 def _best(runs: pd.DataFrame, sel: Selection) -> pd.Series:
-    """The group's best run by the selection metric (ties: lowest run id), as the search chooses a trial."""
+    """The group's best run by the selection metric (ties: `TIE_ORDER`), as the search chooses a trial."""
     ranked = runs.assign(_v=metric_values(runs, sel.metric) * (1 if sel.mode == "max" else -1))
-    return ranked.sort_values(["_v", "run_id"], ascending=[False, True], na_position="last").iloc[0]
+    return ranked.sort_values(["_v", *TIE_ORDER], ascending=[False, True, True], na_position="last").iloc[0]
 
 
 def refit_rows(runs: pd.DataFrame, sel: Selection, scores: ScoresOf) -> list[RefitRow]:

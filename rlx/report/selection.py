@@ -27,6 +27,7 @@ from rlx.report.search import SearchSpaceInfo
 
 DEFAULT_T, DEFAULT_INSERT = 8, "conv5_2"  # the paper's, where a table does not vary them
 # The columns of Experiment.runs a cell shares ("classes": "" for all classes, else the logged subset).
+TIE_ORDER = ["name", "run_id"]  # runs of equal metrics: the earlier trial first, as rlx.tune.best.tie_order
 CELL_KEYS = ["dataset", "classes", "split", "stream", "arch", "T", "insertion"]
 MODEL_KEYS = ["dataset", "classes", "split", "stream", "arch"]  # a model: the cells a sweep varies T or insertion in
 SPLIT_DATASETS = ("ucf101", "hmdb51", "charades")  # the datasets with official splits (the paper's Tables 6-8)
@@ -77,9 +78,9 @@ def choose(cell: pd.DataFrame, sel: Selection) -> pd.DataFrame:
     ids = config_ids(cell)
     sign = 1.0 if sel.mode == "max" else -1.0
 
-    def rank(cid: str) -> tuple[float, str]:  # ties go to the lowest run id, as in the leaderboard
+    def rank(cid: str) -> tuple[float, tuple[str, ...]]:  # ties go to the earlier trial, as in the leaderboard
         score = sign * metric_values(cell[ids == cid], sel.metric).mean()
-        return (math.inf if math.isnan(score) else -score, cell[ids == cid]["run_id"].min())
+        return (math.inf if math.isnan(score) else -score, min(cell[ids == cid][TIE_ORDER].itertuples(index=False)))
 
     best = min(set(ids), key=rank)
     return cell[ids == best].sort_values(["seed", "run_id"])

@@ -3,7 +3,7 @@
 The best trial is chosen among the group's finished MLflow trial runs by the
 space's metric and mode at its final logged value (the value the final
 checkpoint holds; Tune's own "best" may take a trial's best epoch instead),
-ties to the smaller run id. Its checkpoint folder is the run's tag
+ties to the earlier trial (`tie_order`). Its checkpoint folder is the run's tag
 `rlx.checkpoint` (written by the training run). A local folder of at most
 `CHECKPOINT_LOG_LIMIT_BYTES` is logged under `checkpoint/<folder name>`
 (tag `rlx.checkpoint_artifact`); a larger one, or one that is not a folder
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rlx.tracking import RunRecord, child_runs, log_artifacts, set_run_tags
+from rlx.tracking import RUN_NAME_TAG, RunRecord, child_runs, log_artifacts, set_run_tags
 
 CHECKPOINT_LOG_LIMIT_BYTES = 200 * 1024**2  # 200 MiB: larger checkpoints stay in the storage, pointed to
 CHECKPOINT_ARTIFACTS = "checkpoint"
@@ -33,13 +33,22 @@ class KeptCheckpoint:
     reason: str  # why not logged ("" when logged)
 
 
+def tie_order(run: RunRecord) -> tuple[str, str]:
+    """How runs with equal metrics are ordered: by run name, then run id (the report orders its ties the same).
+
+    A trial's run is named after its Tune trial, whose name ends in the trial's index in the search: the earlier
+    trial wins whichever finished first. Run ids are random, so they only order runs of equal names.
+    """
+    return run.tags.get(RUN_NAME_TAG, ""), run.run_id
+
+
 def best_trial(runs: list[RunRecord], metric: str, mode: str) -> RunRecord | None:
-    """The finished run with the best final `metric` (`mode` max or min); ties to the smaller run id."""
+    """The finished run with the best final `metric` (`mode` max or min); ties to the earlier trial."""
     scored = [r for r in runs if r.status == "FINISHED" and metric in r.metrics]
     if not scored:
         return None
     sign = -1.0 if mode == "max" else 1.0
-    return min(scored, key=lambda r: (sign * r.metrics[metric], r.run_id))
+    return min(scored, key=lambda r: (sign * r.metrics[metric], *tie_order(r)))
 
 
 def folder_bytes(folder: Path) -> int:

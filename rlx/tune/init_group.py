@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from rlx.tracking import experiment_runs
 from rlx.train.init_from import InitFromError
-from rlx.tune.best import best_trial
+from rlx.tune.best import best_trial, tie_order
 
 Match = Literal["same searched values", "best of group"]
 
@@ -62,5 +62,5 @@ def source_trial(
     same = [run for run in candidates if all(run.params.get(k) == str(flat[k]) for k in searched)]
     match: Match = "same searched values" if same else "best of group"
     pool = same or candidates
-    best = best_trial(pool, metric, mode) or min(pool, key=lambda r: r.run_id)  # none has the metric: lowest id
+    best = best_trial(pool, metric, mode) or min(pool, key=tie_order)  # none has the metric: the earliest trial
     return SourceTrial(best.run_id, best.tags["rlx.checkpoint"], match)

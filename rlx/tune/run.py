@@ -213,8 +213,18 @@ def run_group(space: SearchSpace, group: Group, base: TrialBase, resume: bool, c
 
 
 def summarize(space: SearchSpace, group: Group, results) -> dict[str, Any]:
-    """Best trial of a group: its config (searched keys), metric and trial count."""
-    best = results.get_best_result(metric=space.metric, mode=space.mode, scope="all")
+    """Best trial of a group: its config (searched keys), metric and trial count.
+
+    Chosen as `rlx.tune.best` chooses the checkpoint it keeps: by the final value, a tie to the earlier trial (Tune's
+    trial ids end in the trial's index). Tune's own `get_best_result` gives a tie to whichever trial its list
+    holds first, which is not the same order once trials ran at once or the search was resumed.
+    """
+    sign = -1.0 if space.mode == "max" else 1.0
+    scored = [r for r in results if math.isfinite((r.metrics or {}).get(space.metric, math.nan))]
+    if scored:
+        best = min(scored, key=lambda r: (sign * r.metrics[space.metric], r.metrics.get("trial_id", "")))
+    else:  # no trial reported the metric: Tune's error says so
+        best = results.get_best_result(metric=space.metric, mode=space.mode, scope="last")
     searched = {k: best.config.get(k) for k in space.search}
     return {
         "group": group.key or "all",
