@@ -22,15 +22,8 @@ SMOKE = Path(__file__).resolve().parents[1] / "tune_spaces" / "smoke.yaml"
 
 
 @pytest.fixture
-def space():
-    """The smoke space with one whole CPU per worker and a 0.5-CPU decode task (as before the shipped one went
-    to two trials at once on 2 CPUs): on 2 CPUs the next trial's worker cannot start beside a running one."""
-    smoke = load_space(SMOKE, check_data=False)
-    return dataclasses.replace(
-        smoke,
-        fixed={**smoke.fixed, "data.loader_cpus": 0.5},
-        resources=dataclasses.replace(smoke.resources, cpus_per_worker=1),
-    )
+def space(whole_cpu_smoke):
+    return whole_cpu_smoke
 
 
 def test_samplers_become_tune_domains():

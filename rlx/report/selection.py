@@ -26,8 +26,8 @@ from rlx.report.rows import TEST_METRICS, ResultRow, SplitRow, arch_rank, metric
 from rlx.report.search import SearchSpaceInfo
 
 DEFAULT_T, DEFAULT_INSERT = 8, "conv5_2"  # the paper's, where a table does not vary them
-# The columns of Experiment.runs a cell shares ("classes": "" for all classes, else the logged subset).
 TIE_ORDER = ["name", "run_id"]  # runs of equal metrics: the earlier trial first, as rlx.tune.best.tie_order
+# The columns of Experiment.runs a cell shares ("classes": "" for all classes, else the logged subset).
 CELL_KEYS = ["dataset", "classes", "split", "stream", "arch", "T", "insertion"]
 MODEL_KEYS = ["dataset", "classes", "split", "stream", "arch"]  # a model: the cells a sweep varies T or insertion in
 SPLIT_DATASETS = ("ucf101", "hmdb51", "charades")  # the datasets with official splits (the paper's Tables 6-8)
