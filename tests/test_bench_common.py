@@ -2,13 +2,14 @@
 
 import datetime
 import json
+import platform
 import socket
 from pathlib import Path
 
 import pytest
 
 from rlx.bench import common
-from rlx.bench.common import BenchResult, default_output, emit, time_call, time_pair
+from rlx.bench.common import BenchResult, cpu_name, default_output, emit, time_call, time_pair
 
 
 class FakeClock:
@@ -79,3 +80,10 @@ def test_emit_prints_and_appends_one_json_line_per_result(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines() == lines
     emit([a], None)  # print only
     assert capsys.readouterr().out.strip() == a.to_json() and len(out.read_text().splitlines()) == 2
+
+
+def test_cpu_name_is_the_model_name_line(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\nflags\t\t: fpu\n\n" * 2)
+    assert cpu_name(cpuinfo) == "AMD EPYC"
+    assert cpu_name(tmp_path / "missing") == (platform.processor() or platform.machine())

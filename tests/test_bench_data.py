@@ -68,3 +68,24 @@ def test_ray_bench_cpu_counts_double_up_to_the_machine():
     assert cpu_counts(2) == [1, 2]
     assert cpu_counts(6) == [1, 2, 4, 6]
     assert cpu_counts(16) == [1, 2, 4, 8, 16]
+
+
+def test_ray_bench_plain_processes_decode_every_row_once(tmp_path: Path) -> None:
+    """The `processes` baseline counts what decodes, as `iter_local` does: each row once, a broken one not."""
+    import multiprocessing  # noqa: PLC0415
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
+    from rlx.bench.data_ray import decode_in_processes  # noqa: PLC0415  (imports Ray)
+    from rlx.data.pipeline import PipelineSpec, iter_local  # noqa: PLC0415
+
+    for k in range(3):
+        write_clip(tmp_path / f"c{k}.mp4", moving_frames(12, seed=k))
+    (tmp_path / "broken.mp4").write_bytes(b"not a video")
+    names = ["c0.mp4", "broken.mp4", "c1.mp4", "c2.mp4", "c0.mp4"]
+    rows = [
+        {"video_id": f"v{i}", "path": name, "label": 0, "labels": [0], "num_frames": 12} for i, name in enumerate(names)
+    ]
+    spec = PipelineSpec(str(tmp_path), num_segments=3, input_size=32, short_side=0, decode_batch_size=2)
+    with ProcessPoolExecutor(2, multiprocessing.get_context("spawn")) as pool:
+        assert decode_in_processes(pool, spec, rows) == 4
+    assert sum(len(b["frames"]) for b in iter_local(spec, rows, batch_size=2)) == 4

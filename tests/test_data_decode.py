@@ -142,6 +142,19 @@ def test_torchcodec_library_misplaces_frames_in_b_frame_avi(clips: dict[str, Pat
     np.testing.assert_array_equal(got, reference[[18, 37]])
 
 
+def test_torchcodec_without_ffmpeg_fails_when_chosen_not_per_video(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torchcodec 0.17 imports without FFmpeg's libraries and records it in `ffmpeg_major_version`; choosing it
+    then must fail at once, naming the key, instead of turning every video into a skipped one."""
+    torchcodec = pytest.importorskip("torchcodec")
+    monkeypatch.setattr(torchcodec, "ffmpeg_major_version", None)
+    torchcodec_backend.require.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match=r"data.decoder = 'torchcodec' .*FFmpeg's shared libraries .*not found"):
+            decode.check_decoder("torchcodec")
+    finally:
+        torchcodec_backend.require.cache_clear()  # the real answer again for the other tests
+
+
 def test_unknown_decoder_lists_the_allowed_ones(clips: dict[str, Path]) -> None:
     with pytest.raises(ValueError, match=r"data.decoder must be one of \('decord', 'torchcodec', 'pyav'\)"):
         decode.read_video_frames(clips["h264_mp4"], [0], decoder="opencv")

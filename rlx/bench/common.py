@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import platform
 import socket
 import statistics
 import time
@@ -62,6 +63,19 @@ def time_pair(
             fn()
             bucket.append(time.perf_counter() - start)
     return statistics.median(times[0]), statistics.median(times[1])
+
+
+def cpu_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name ("AMD EPYC", "Intel(R) Xeon(R) …"): which machine a per-core figure comes from.
+
+    `platform.processor()` says only "x86_64" on Linux, and this project's VMs differ by CPU between sessions.
+    """
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    return platform.processor() or platform.machine()
 
 
 def default_output(root: Path | None = None) -> Path:

@@ -37,7 +37,6 @@ carry raw videos/s, per-clip milliseconds and where the time goes.
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -51,7 +50,7 @@ import decord
 import numpy as np
 
 from rlx.bench import data_cache, data_decoders
-from rlx.bench.common import BenchResult
+from rlx.bench.common import BenchResult, cpu_name
 from rlx.config import DataConfig
 from rlx.data import sampling
 from rlx.data.decode import read_frames
@@ -220,7 +219,7 @@ def _env(clips: ClipSet) -> dict[str, Any]:
     return {
         "clips": len(clips.clips),
         "clip_source": clips.source,
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
         "view": f"rgb train T={T} L={L} -> 224x224, short side 256",
         "train_path_decoder": DataConfig.decoder,  # the default data.decoder the train path decodes with

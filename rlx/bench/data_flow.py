@@ -17,14 +17,13 @@ quick: the 2 smallest), else the synthetic clips of `rlx.bench.data`.
 from __future__ import annotations
 
 import os
-import platform
 import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from rlx.bench.common import BenchResult
+from rlx.bench.common import BenchResult, cpu_name
 from rlx.bench.data import ClipSet, find_clips, time_alternating
 from rlx.data.decode.rawframes import rawframes_count
 from rlx.data.flow.video import FlowJob, extract_video
@@ -96,7 +95,7 @@ def run(quick: bool = False) -> list[BenchResult]:
             details={
                 **m,
                 "flow_algorithm": "farneback (rlx.data.flow), JPEG quality as rlx.data flow writes",
-                "cpu": platform.processor() or platform.machine(),
+                "cpu": cpu_name(),
                 "cpu_count": os.cpu_count(),
             },
         )

@@ -3,8 +3,9 @@
 torchcodec (`pip install torchcodec`, matched to the torch version) loads
 libavcodec & co. from the system: on Debian/Ubuntu `apt-get install
 libavdevice59 libavfilter8` (FFmpeg 5.1 on Debian 12), which `.ci/run`, the
-README's setup and the cluster setup commands do. Without them its import
-fails; `require` turns that into an error naming `data.decoder`.
+README's setup and the cluster setup commands do. Without them torchcodec
+0.17 still imports but cannot open a video; `require` turns that into an
+error naming `data.decoder`, before any video is tried.
 
 Decoders open in torchcodec's "approximate" seek mode — frame positions from
 the container's index, no scan of the file; MP4/MKV indexes are exact, and
@@ -39,15 +40,22 @@ SEEK_MODE = "approximate"  # see the module doc
 def require() -> Any:
     """torchcodec's `VideoDecoder` class, or a RuntimeError saying how to get it (or to pick another decoder)."""
     try:
-        from torchcodec.decoders import VideoDecoder  # noqa: PLC0415  (3.1 s with torch: only its users pay)
-    except Exception as err:  # noqa: BLE001 - ImportError, or RuntimeError when FFmpeg's libraries are missing
-        raise RuntimeError(
-            "data.decoder = 'torchcodec' but torchcodec cannot be loaded: "
-            f"{str(err).strip().splitlines()[0][:300]}. Install FFmpeg's shared libraries "
-            "(Debian/Ubuntu: apt-get install libavdevice59 libavfilter8) and `pip install torchcodec`, "
-            "or set data.decoder to decord or pyav."
-        ) from err
+        import torchcodec  # noqa: PLC0415  (3.1 s with torch: only its users pay)
+        from torchcodec.decoders import VideoDecoder  # noqa: PLC0415
+    except Exception as err:  # noqa: BLE001 - ImportError, or RuntimeError from an older torchcodec
+        raise RuntimeError(_HOW_TO_GET_IT.format(reason=str(err).strip().splitlines()[0][:300])) from err
+    # torchcodec 0.17 imports without FFmpeg (its image decoders need none) and fails at the first video
+    # opened, which would turn every video into a failed one: its import records whether FFmpeg loaded.
+    if torchcodec.ffmpeg_major_version is None:
+        raise RuntimeError(_HOW_TO_GET_IT.format(reason="FFmpeg's shared libraries (libavcodec & co.) were not found"))
     return VideoDecoder
+
+
+_HOW_TO_GET_IT = (
+    "data.decoder = 'torchcodec' but torchcodec cannot be loaded: {reason}. Install FFmpeg's shared libraries "
+    "(Debian/Ubuntu: apt-get install libavdevice59 libavfilter8) and `pip install torchcodec`, "
+    "or set data.decoder to decord or pyav."
+)
 
 
 def info(path: str | os.PathLike, verify: bool = False) -> VideoInfo:
