@@ -19,7 +19,7 @@ start-up; the time to the first batch is reported on its own. Paths per c:
 - before_fix:  2c tasks with Ray Data's default backpressure policies, a new
                dataset per epoch (the pipeline of two releases ago).
 - processes:   no Ray Data: c plain Python processes (`ProcessPoolExecutor`,
-               started and warmed before timing) each taking the next
+               started by the untimed warm-up round) each taking the next
                `data.decode_batch_size` rows, decoding them and handing back a
                count — what c cores of this machine decode with nothing moved
                to a consumer, the machine's own ceiling for the pipeline.
