@@ -34,6 +34,11 @@ import numpy as np
 from rlx.data.decode.common import DecodeError, VideoInfo, check_file, check_range, resize_frames, short
 
 SEEK_MODE = "approximate"  # see the module doc
+_HOW_TO_GET_IT = (  # require's error, {reason} filled in
+    "data.decoder = 'torchcodec' but torchcodec cannot be loaded: {reason}. Install FFmpeg's shared libraries "
+    "(Debian/Ubuntu: apt-get install libavdevice59 libavfilter8) and `pip install torchcodec`, "
+    "or set data.decoder to decord or pyav."
+)
 
 
 @cache
@@ -49,13 +54,6 @@ def require() -> Any:
     if torchcodec.ffmpeg_major_version is None:
         raise RuntimeError(_HOW_TO_GET_IT.format(reason="FFmpeg's shared libraries (libavcodec & co.) were not found"))
     return VideoDecoder
-
-
-_HOW_TO_GET_IT = (
-    "data.decoder = 'torchcodec' but torchcodec cannot be loaded: {reason}. Install FFmpeg's shared libraries "
-    "(Debian/Ubuntu: apt-get install libavdevice59 libavfilter8) and `pip install torchcodec`, "
-    "or set data.decoder to decord or pyav."
-)
 
 
 def info(path: str | os.PathLike, verify: bool = False) -> VideoInfo:
